@@ -1,0 +1,230 @@
+//! Owns the catalog's on-disk schema: the ordered list of [`MIGRATIONS`], the resulting
+//! [`CURRENT_VERSION`], and the routine that brings a database forward to it.
+//!
+//! The schema version lives in SQLite's `PRAGMA user_version` (0 for a new, empty file). Opening a
+//! catalog applies every migration newer than the stored version, in order, in **one** `IMMEDIATE`
+//! transaction that also sets `user_version`; if anything fails nothing is changed. A file whose
+//! version is newer than [`CURRENT_VERSION`] is refused with [`CatalogError::TooNew`], so an old
+//! Tarn never misreads (or writes into) a catalog it does not understand.
+//!
+//! # Adding migration 2
+//!
+//! 1. Append an entry to [`MIGRATIONS`]:
+//!    ```text
+//!    Migration {
+//!        version: 2,
+//!        description: "tables.owner",
+//!        sql: "ALTER TABLE tables ADD COLUMN owner TEXT;",
+//!    },
+//!    ```
+//!    [`CURRENT_VERSION`] follows automatically (it is the length of the list).
+//! 2. Never edit a migration that has been released: files in the wild already ran it. Fix
+//!    mistakes with a further migration.
+//! 3. SQL only, no `BEGIN`/`COMMIT` (the runner owns the transaction) and no `PRAGMA user_version`
+//!    (the runner sets it). Foreign keys are switched **off** while migrations run, so the SQLite
+//!    "12-step" table rebuild (create `new_x`, copy, `DROP TABLE x`, rename) does not cascade
+//!    deletes; `PRAGMA foreign_key_check` runs before commit and refuses a migration that leaves
+//!    dangling references.
+//! 4. Update the reads/writes in `store.rs` and the table list in `docs/specs/catalog-api.md`,
+//!    and add a test that builds a version-1 file (apply only `MIGRATIONS[..1]` with
+//!    [`apply_migrations`]) and checks that opening it upgrades the data correctly.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{CatalogError, Result};
+
+/// One forward step of the catalog schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// The schema version the database has after this migration (1-based, consecutive).
+    pub version: i64,
+    /// What the migration does, for logs.
+    pub description: &'static str,
+    /// The SQL script (several statements), run inside the migration transaction.
+    pub sql: &'static str,
+}
+
+/// Every migration, oldest first. `MIGRATIONS[i].version == i + 1`.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "initial schema: meta, schemas, tables, column_comments, files, file_column_stats",
+    sql: "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('generation', '0');
+
+CREATE TABLE schemas (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    attached_path TEXT,
+    comment       TEXT,
+    created_at_ms INTEGER NOT NULL
+);
+
+-- AUTOINCREMENT: a table id is never reused, even after DROP or OR REPLACE, so the engine
+-- can key caches by id.
+CREATE TABLE tables (
+    id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+    schema_id              INTEGER NOT NULL REFERENCES schemas(id) ON DELETE CASCADE,
+    name                   TEXT NOT NULL,
+    location               TEXT NOT NULL,
+    format                 TEXT NOT NULL,
+    options_json           TEXT NOT NULL,
+    schema_json            TEXT NOT NULL,
+    partition_columns_json TEXT NOT NULL,
+    comment                TEXT,
+    created_at_ms          INTEGER NOT NULL,
+    refreshed_at_ms        INTEGER NOT NULL,
+    UNIQUE (schema_id, name)
+);
+
+CREATE TABLE column_comments (
+    table_id    INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,
+    column_name TEXT NOT NULL,
+    comment     TEXT NOT NULL,
+    PRIMARY KEY (table_id, column_name)
+);
+
+CREATE TABLE files (
+    id               INTEGER PRIMARY KEY,
+    table_id         INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,
+    path             TEXT NOT NULL,
+    size             INTEGER NOT NULL,
+    last_modified_ms INTEGER,
+    etag             TEXT,
+    row_count        INTEGER,
+    UNIQUE (table_id, path)
+);
+
+CREATE TABLE file_column_stats (
+    file_id     INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    column_name TEXT NOT NULL,
+    min_value   TEXT,
+    max_value   TEXT,
+    null_count  INTEGER,
+    PRIMARY KEY (file_id, column_name)
+);
+",
+}];
+
+/// The schema version this build of Tarn writes and understands (the last migration's version).
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Reads `PRAGMA user_version`.
+pub(crate) fn stored_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+}
+
+/// Brings the database on `conn` forward to the last of `migrations` (normally [`MIGRATIONS`]).
+///
+/// Runs in one `IMMEDIATE` transaction with foreign keys off (they are switched back on by the
+/// caller, [`crate::Catalog::open`]); also makes sure the `public` schema exists. `path` is only
+/// used in error messages. Returns the version the database was at before.
+///
+/// Public so that tests (and future migration tests) can build a database at an older version.
+pub fn apply_migrations(
+    conn: &mut Connection,
+    migrations: &[Migration],
+    path: &str,
+) -> Result<i64> {
+    let supported = migrations.last().map_or(0, |m| m.version);
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = stored_version(&tx)?;
+    if found > supported {
+        return Err(CatalogError::TooNew {
+            path: path.to_string(),
+            found,
+            supported,
+        });
+    }
+    for (index, migration) in migrations.iter().enumerate() {
+        let expected = i64::try_from(index)
+            .map_err(|e| CatalogError::Internal(e.to_string()))?
+            .saturating_add(1);
+        if migration.version != expected {
+            return Err(CatalogError::Internal(format!(
+                "migration #{index} has version {}, expected {expected}",
+                migration.version
+            )));
+        }
+        if migration.version <= found {
+            continue;
+        }
+        log::info!(
+            "catalog '{path}': applying migration {} ({})",
+            migration.version,
+            migration.description
+        );
+        tx.execute_batch(migration.sql)?;
+        tx.pragma_update(None, "user_version", migration.version)?;
+    }
+    let dangling: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if dangling > 0 {
+        return Err(CatalogError::Corrupt(format!(
+            "catalog '{path}': {dangling} dangling foreign key references after migration"
+        )));
+    }
+    if supported > 0 {
+        crate::store::ensure_public_schema(&tx)?;
+    }
+    tx.commit()?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+        assert_eq!(CURRENT_VERSION, MIGRATIONS.last().unwrap().version);
+    }
+
+    #[test]
+    fn migrate_empty_database_and_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(stored_version(&conn).unwrap(), 0);
+        assert_eq!(apply_migrations(&mut conn, MIGRATIONS, "mem").unwrap(), 0);
+        assert_eq!(stored_version(&conn).unwrap(), CURRENT_VERSION);
+        assert_eq!(
+            apply_migrations(&mut conn, MIGRATIONS, "mem").unwrap(),
+            CURRENT_VERSION
+        );
+        let public: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM schemas WHERE name = 'public'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(public, 1);
+    }
+
+    #[test]
+    fn bad_migration_rolls_back() {
+        let bad = [
+            MIGRATIONS[0],
+            Migration {
+                version: 2,
+                description: "broken",
+                sql: "CREATE TABLE extra (x INTEGER); SELECT * FROM no_such_table;",
+            },
+        ];
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert!(apply_migrations(&mut conn, &bad, "mem").is_err());
+        assert_eq!(stored_version(&conn).unwrap(), 0);
+        let tables: i64 = conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+}

@@ -1,0 +1,162 @@
+//! Owns the plain data types the catalog stores and returns: schemas, table definitions, stored
+//! tables, file manifests and per-file column statistics.
+//!
+//! These types carry no behavior beyond conversions; persistence lives in `store.rs`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Format of a table's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum FileFormat {
+    /// Comma (or other delimiter) separated values.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Newline-delimited JSON.
+    Json,
+}
+
+impl FileFormat {
+    /// Lower-case name, as stored in the catalog: `"csv"`, `"parquet"` or `"json"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FileFormat::Csv => "csv",
+            FileFormat::Parquet => "parquet",
+            FileFormat::Json => "json",
+        }
+    }
+
+    /// Parses a format name, case-insensitively. `"ndjson"` and `"jsonl"` mean [`FileFormat::Json`].
+    /// Returns `None` for anything else.
+    pub fn parse(s: &str) -> Option<FileFormat> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("csv") {
+            Some(FileFormat::Csv)
+        } else if s.eq_ignore_ascii_case("parquet") {
+            Some(FileFormat::Parquet)
+        } else if s.eq_ignore_ascii_case("json")
+            || s.eq_ignore_ascii_case("ndjson")
+            || s.eq_ignore_ascii_case("jsonl")
+        {
+            Some(FileFormat::Json)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for FileFormat {
+    /// Upper case, as in SQL: `CSV`, `PARQUET`, `JSON`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileFormat::Csv => "CSV",
+            FileFormat::Parquet => "PARQUET",
+            FileFormat::Json => "JSON",
+        })
+    }
+}
+
+/// A schema (namespace of tables).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaEntry {
+    /// The schema name (unique in the catalog).
+    pub name: String,
+    /// Directory this schema was ATTACHed from, if any (then DETACH removes it).
+    pub attached_path: Option<String>,
+    /// `COMMENT ON SCHEMA`, if any.
+    pub comment: Option<String>,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+}
+
+/// Everything needed to create a table (what CREATE EXTERNAL TABLE / ATTACH decided).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDefinition {
+    /// Name of the schema the table lives in (must exist).
+    pub schema: String,
+    /// Table name (unique within its schema).
+    pub name: String,
+    /// A file, a directory (ending in '/'), a glob, or an object-store URL, as the user gave it (normalized by the engine).
+    pub location: String,
+    /// Format of the table's files.
+    pub format: FileFormat,
+    /// Format options in DataFusion's `format.*` key form, e.g. "format.delimiter" -> ";" ; also "format.compression".
+    pub options: BTreeMap<String, String>,
+    /// Full table schema: file columns followed by partition columns.
+    pub schema_def: arrow_schema::SchemaRef,
+    /// Names of Hive partition columns (a suffix of `schema_def`'s fields).
+    pub partition_columns: Vec<String>,
+    /// `COMMENT ON TABLE`, if any.
+    pub comment: Option<String>,
+}
+
+/// A stored table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableEntry {
+    /// Catalog-assigned id, never reused (a replaced (`OR REPLACE`) or re-created table gets a new one).
+    pub id: i64,
+    /// The definition it was created with (schema_def and comment as last updated).
+    pub def: TableDefinition,
+    /// column name -> comment
+    pub column_comments: BTreeMap<String, String>,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// When the manifest was last written (creation or REFRESH).
+    pub refreshed_at_ms: i64,
+    /// Number of files in the manifest (computed in SQL when loading).
+    pub file_count: u64,
+    /// Sum of the manifest's file sizes in bytes (computed in SQL when loading).
+    pub total_bytes: u64,
+    /// Sum of file row counts, None if any file lacks one.
+    pub row_count: Option<u64>,
+}
+
+/// Per-column statistics of one file, as cheap to get from the format (Parquet footers).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ColumnStats {
+    /// The column name.
+    pub column: String,
+    /// Display form of the min value (the engine parses it back with the column's type).
+    pub min: Option<String>,
+    /// Display form of the max value (the engine parses it back with the column's type).
+    pub max: Option<String>,
+    /// Number of nulls in the column, if known.
+    pub null_count: Option<u64>,
+}
+
+/// One file of a table's manifest.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FileEntry {
+    /// Full path or URL of the file as the object store lists it (e.g. "/data/lake/orders/o_orderstatus=F/part-0.parquet" or "s3://b/k").
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Milliseconds since the Unix epoch.
+    pub last_modified_ms: Option<i64>,
+    /// Object-store entity tag, if any.
+    pub etag: Option<String>,
+    /// Number of rows, if known without scanning.
+    pub row_count: Option<u64>,
+    /// Per-column statistics (order is preserved by the catalog; one entry per column name).
+    pub column_stats: Vec<ColumnStats>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_format_names() {
+        for f in [FileFormat::Csv, FileFormat::Parquet, FileFormat::Json] {
+            assert_eq!(FileFormat::parse(f.as_str()), Some(f));
+            assert_eq!(FileFormat::parse(&f.to_string()), Some(f));
+        }
+        assert_eq!(FileFormat::parse("NDJSON"), Some(FileFormat::Json));
+        assert_eq!(FileFormat::parse("jsonl"), Some(FileFormat::Json));
+        assert_eq!(FileFormat::parse("Parquet"), Some(FileFormat::Parquet));
+        assert_eq!(FileFormat::parse("avro"), None);
+        assert_eq!(FileFormat::Parquet.to_string(), "PARQUET");
+        assert_eq!(FileFormat::Csv.as_str(), "csv");
+    }
+}

@@ -1,0 +1,44 @@
+//! Tarn: an embedded analytical SQL engine over lake files, built on Apache
+//! DataFusion.
+//!
+//! An [`Engine`] is a DataFusion session over a persistent lake catalog
+//! ([`tarn_catalog::Catalog`], one SQLite file): CSV, Parquet and JSON
+//! files, local or in object stores, registered as tables with their file
+//! manifests and statistics, and queried with DataFusion's SQL plus Tarn's
+//! own statements (`ATTACH`, `DETACH`, `REFRESH TABLE`, `COMMENT ON`).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> tarn::Result<()> {
+//! let engine = tarn::Engine::in_memory().await?;
+//! engine.sql("CREATE SCHEMA sales").await?;
+//! let tables = engine.sql("SELECT schema_name FROM tarn.schemas ORDER BY 1").await?.collect().await?;
+//! assert_eq!(tables.num_rows(), 2); // public, sales
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod blocking;
+pub mod demo;
+mod engine;
+pub mod error;
+mod functions;
+mod lake;
+mod provider;
+pub mod result;
+mod schema_merge;
+pub mod settings;
+mod sniff;
+pub mod statement;
+mod system_tables;
+
+pub use blocking::BlockingEngine;
+pub use engine::{CATALOG_NAME, DEFAULT_SCHEMA, Engine, EngineBuilder, TableOptions};
+pub use error::{Error, Result};
+pub use provider::{LakeTable, SYSTEM_SCHEMA};
+pub use result::{Batches, QueryResult, RecordBatchStream, ResultKind};
+pub use settings::TarnOptions;
+pub use system_tables::SYSTEM_TABLES;
+
+pub use datafusion;
+pub use tarn_catalog;

@@ -1,0 +1,417 @@
+//! The bridge from the Tarn catalog to DataFusion: a `CatalogProvider` whose
+//! schemas and tables come from the SQLite catalog on every lookup (so changes
+//! made by another process are seen by the next statement), plus a
+//! session-local overlay for in-memory tables and views, and [`LakeTable`],
+//! the table provider of catalog tables.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock, Weak};
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{
+    CatalogProvider, SchemaProvider, Session, TableProvider, TableProviderFactory,
+};
+use datafusion::common::{Constraints, Statistics};
+use datafusion::datasource::TableType;
+use datafusion::datasource::listing::ListingTable;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{CreateExternalTable, Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use tarn_catalog::{Catalog, FileEntry, TableDefinition};
+
+use crate::error::{Error, Result};
+use crate::lake;
+use crate::system_tables::SystemSchema;
+
+/// Name of the read-only schema of system tables.
+pub const SYSTEM_SCHEMA: &str = "tarn";
+
+/// Access to the engine's session state from inside providers, which
+/// DataFusion hands only a `&dyn Session` (or nothing) to.
+#[derive(Debug, Default)]
+pub(crate) struct SessionHandle(OnceLock<Weak<parking_lot::RwLock<SessionState>>>);
+
+impl SessionHandle {
+    pub(crate) fn set(&self, weak: Weak<parking_lot::RwLock<SessionState>>) {
+        let _ = self.0.set(weak);
+    }
+
+    /// A snapshot of the current session state.
+    pub(crate) fn state(&self) -> Result<SessionState> {
+        self.0
+            .get()
+            .and_then(Weak::upgrade)
+            .map(|s| s.read().clone())
+            .ok_or_else(|| Error::internal("the engine's session is gone"))
+    }
+}
+
+/// State shared by the catalog provider, its schemas and the engine.
+#[derive(Debug)]
+pub(crate) struct Bridge {
+    pub catalog: Arc<Catalog>,
+    pub session: SessionHandle,
+    /// Session-local tables and views (`CREATE TABLE AS`, `CREATE VIEW`), by (schema, name).
+    overlay: RwLock<HashMap<(String, String), Arc<dyn TableProvider>>>,
+    /// Built providers of catalog tables, reused while the stored entry is unchanged.
+    built: RwLock<HashMap<(String, String), (i64, i64, Arc<LakeTable>)>>,
+}
+
+impl Bridge {
+    pub(crate) fn new(catalog: Arc<Catalog>) -> Self {
+        Self {
+            catalog,
+            session: SessionHandle::default(),
+            overlay: Default::default(),
+            built: Default::default(),
+        }
+    }
+
+    fn overlay_get(&self, schema: &str, name: &str) -> Option<Arc<dyn TableProvider>> {
+        self.overlay
+            .read()
+            .ok()?
+            .get(&(schema.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// The provider of a catalog table, built from its stored definition.
+    pub(crate) fn lake_table(
+        &self,
+        state: &SessionState,
+        schema: &str,
+        name: &str,
+    ) -> Result<Option<Arc<LakeTable>>> {
+        let Some(entry) = self.catalog.get_table(schema, name)? else {
+            return Ok(None);
+        };
+        let key = (schema.to_string(), name.to_string());
+        if let Ok(built) = self.built.read()
+            && let Some((id, refreshed, table)) = built.get(&key)
+            && *id == entry.id
+            && *refreshed == entry.refreshed_at_ms
+        {
+            return Ok(Some(table.clone()));
+        }
+        let table = Arc::new(LakeTable::new(state, entry.def.clone(), None)?);
+        if let Ok(mut built) = self.built.write() {
+            built.insert(key, (entry.id, entry.refreshed_at_ms, table.clone()));
+        }
+        Ok(Some(table))
+    }
+}
+
+/// The `CatalogProvider` of a Tarn engine.
+#[derive(Debug)]
+pub(crate) struct TarnCatalogProvider {
+    bridge: Arc<Bridge>,
+}
+
+impl TarnCatalogProvider {
+    pub(crate) fn new(bridge: Arc<Bridge>) -> Self {
+        Self { bridge }
+    }
+}
+
+fn df_err(e: Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+impl CatalogProvider for TarnCatalogProvider {
+    fn schema_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = match self.bridge.catalog.list_schemas() {
+            Ok(s) => s.into_iter().map(|s| s.name).collect(),
+            Err(e) => {
+                log::warn!("cannot list schemas: {e}");
+                Vec::new()
+            }
+        };
+        names.push(SYSTEM_SCHEMA.to_string());
+        names
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if name == SYSTEM_SCHEMA {
+            return Some(Arc::new(SystemSchema::new(self.bridge.clone())));
+        }
+        match self.bridge.catalog.get_schema(name) {
+            Ok(Some(_)) => Some(Arc::new(TarnSchemaProvider {
+                schema: name.to_string(),
+                bridge: self.bridge.clone(),
+            })),
+            Ok(None) => None,
+            Err(e) => {
+                log::warn!("cannot read schema '{name}': {e}");
+                None
+            }
+        }
+    }
+
+    fn register_schema(
+        &self,
+        name: &str,
+        _schema: Arc<dyn SchemaProvider>,
+    ) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
+        reject_system(name).map_err(df_err)?;
+        self.bridge
+            .catalog
+            .write(|tx| tx.create_schema(name, None, false))
+            .map_err(|e| df_err(e.into()))?;
+        Ok(None)
+    }
+
+    fn deregister_schema(
+        &self,
+        name: &str,
+        cascade: bool,
+    ) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
+        reject_system(name).map_err(df_err)?;
+        let existed = self
+            .bridge
+            .catalog
+            .write(|tx| tx.drop_schema(name, true, cascade))
+            .map_err(|e| df_err(e.into()))?;
+        if let Ok(mut overlay) = self.bridge.overlay.write() {
+            overlay.retain(|(s, _), _| s != name);
+        }
+        Ok(existed.then(|| {
+            Arc::new(TarnSchemaProvider {
+                schema: name.to_string(),
+                bridge: self.bridge.clone(),
+            }) as _
+        }))
+    }
+}
+
+pub(crate) fn reject_system(schema: &str) -> Result<()> {
+    if schema == SYSTEM_SCHEMA || schema == "information_schema" {
+        return Err(Error::Plan {
+            message: format!("schema '{schema}' is read-only: it is maintained by Tarn"),
+        });
+    }
+    Ok(())
+}
+
+/// One schema of the catalog.
+#[derive(Debug)]
+pub(crate) struct TarnSchemaProvider {
+    schema: String,
+    bridge: Arc<Bridge>,
+}
+
+#[async_trait]
+impl SchemaProvider for TarnSchemaProvider {
+    fn table_names(&self) -> Vec<String> {
+        let mut names = self
+            .bridge
+            .catalog
+            .table_names(&self.schema)
+            .unwrap_or_else(|e| {
+                log::warn!("cannot list tables of '{}': {e}", self.schema);
+                Vec::new()
+            });
+        if let Ok(overlay) = self.bridge.overlay.read() {
+            names.extend(
+                overlay
+                    .keys()
+                    .filter(|(s, _)| *s == self.schema)
+                    .map(|(_, n)| n.clone()),
+            );
+        }
+        names.sort();
+        names
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        if let Some(t) = self.bridge.overlay_get(&self.schema, name) {
+            return Ok(Some(t));
+        }
+        let state = self.bridge.session.state().map_err(df_err)?;
+        let table = self
+            .bridge
+            .lake_table(&state, &self.schema, name)
+            .map_err(df_err)?;
+        Ok(table.map(|t| t as Arc<dyn TableProvider>))
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        table: Arc<dyn TableProvider>,
+    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        if let Some(lake) = (table.as_ref() as &dyn std::any::Any).downcast_ref::<LakeTable>() {
+            let mut def = lake.def.clone();
+            def.schema = self.schema.clone();
+            def.name = name;
+            let files = lake.manifest.clone().unwrap_or_default();
+            self.bridge
+                .catalog
+                .write(|tx| tx.create_table(&def, &files, false, false))
+                .map_err(|e| df_err(e.into()))?;
+            return Ok(None);
+        }
+        if self
+            .bridge
+            .catalog
+            .get_table(&self.schema, &name)
+            .map_err(|e| df_err(e.into()))?
+            .is_some()
+        {
+            return Err(df_err(Error::AlreadyExists {
+                kind: "table",
+                name: format!("{}.{name}", self.schema),
+            }));
+        }
+        let mut overlay = self
+            .bridge
+            .overlay
+            .write()
+            .map_err(|_| df_err(Error::internal("overlay lock poisoned")))?;
+        Ok(overlay.insert((self.schema.clone(), name), table))
+    }
+
+    fn deregister_table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let removed = self
+            .bridge
+            .overlay
+            .write()
+            .map_err(|_| df_err(Error::internal("overlay lock poisoned")))?
+            .remove(&(self.schema.clone(), name.to_string()));
+        if removed.is_some() {
+            return Ok(removed);
+        }
+        let state = self.bridge.session.state().map_err(df_err)?;
+        let Some(table) = self
+            .bridge
+            .lake_table(&state, &self.schema, name)
+            .map_err(df_err)?
+        else {
+            return Ok(None);
+        };
+        self.bridge
+            .catalog
+            .write(|tx| tx.drop_table(&self.schema, name, true))
+            .map_err(|e| df_err(e.into()))?;
+        Ok(Some(table))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.bridge.overlay_get(&self.schema, name).is_some()
+            || self
+                .bridge
+                .catalog
+                .get_table(&self.schema, name)
+                .ok()
+                .flatten()
+                .is_some()
+    }
+}
+
+/// A catalog table: a DataFusion `ListingTable` over the table's location,
+/// carrying the stored definition (and, right after inspection, the manifest
+/// to persist).
+#[derive(Debug)]
+pub struct LakeTable {
+    def: TableDefinition,
+    manifest: Option<Vec<FileEntry>>,
+    inner: ListingTable,
+}
+
+impl LakeTable {
+    pub(crate) fn new(
+        state: &SessionState,
+        def: TableDefinition,
+        manifest: Option<Vec<FileEntry>>,
+    ) -> Result<Self> {
+        let inner = lake::listing_table(state, &def)?;
+        Ok(Self {
+            def,
+            manifest,
+            inner,
+        })
+    }
+
+    /// The stored definition of this table.
+    pub fn definition(&self) -> &TableDefinition {
+        &self.def
+    }
+}
+
+#[async_trait]
+impl TableProvider for LakeTable {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn constraints(&self) -> Option<&Constraints> {
+        self.inner.constraints()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        self.inner.scan(state, projection, filters, limit).await
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        self.inner.statistics()
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        _input: Arc<dyn ExecutionPlan>,
+        _insert_op: InsertOp,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Err(df_err(Error::Unsupported(format!(
+            "INSERT into lake table '{}.{}': its files are read-only to Tarn; write new files with COPY … TO",
+            self.def.schema, self.def.name
+        ))))
+    }
+}
+
+/// `TableProviderFactory` for `CREATE EXTERNAL TABLE … STORED AS CSV|PARQUET|JSON`
+/// issued directly on the session context: inspects the files the Tarn way
+/// so that `register_table` can persist the result.
+#[derive(Debug)]
+pub(crate) struct LakeTableFactory;
+
+#[async_trait]
+impl TableProviderFactory for LakeTableFactory {
+    async fn create(
+        &self,
+        state: &dyn Session,
+        cmd: &CreateExternalTable,
+    ) -> DfResult<Arc<dyn TableProvider>> {
+        let state = state
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .ok_or_else(|| df_err(Error::internal("LakeTableFactory needs a SessionState")))?;
+        let spec = crate::engine::spec_from_command(cmd).map_err(df_err)?;
+        let options = crate::settings::TarnOptions::from_state(state);
+        let (def, files) = lake::inspect(state, "", cmd.name.table(), spec, &options)
+            .await
+            .map_err(df_err)?;
+        Ok(Arc::new(
+            LakeTable::new(state, def, Some(files)).map_err(df_err)?,
+        ))
+    }
+}

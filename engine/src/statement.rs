@@ -1,0 +1,332 @@
+//! Parsing SQL scripts into statements: DataFusion's SQL plus Tarn's own
+//! statements (`ATTACH`, `DETACH`, `REFRESH TABLE`), with every statement's
+//! text and position kept so errors can point at it.
+
+use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
+use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
+
+use crate::error::{Error, Result};
+
+/// One parsed statement of a script.
+#[derive(Debug, Clone)]
+pub struct ParsedStatement {
+    /// The statement's own text (without the terminating `;`).
+    pub text: String,
+    /// Where it starts in the script (1-based line and column).
+    pub line: u64,
+    /// 1-based column of the statement's first token.
+    pub column: u64,
+    /// What it is.
+    pub kind: TarnStatement,
+}
+
+/// A statement Tarn executes: its own, or one it hands to DataFusion.
+#[derive(Debug, Clone)]
+pub enum TarnStatement {
+    /// `ATTACH [OR REPLACE] 'dir' AS schema`: register every data file or folder under `dir`.
+    Attach {
+        /// Directory or object-store URL of the lake.
+        path: String,
+        /// Schema the lake's tables go into.
+        schema: String,
+        /// Replace an existing schema of that name.
+        or_replace: bool,
+    },
+    /// `DETACH [IF EXISTS] schema`: remove an attached lake's tables.
+    Detach {
+        /// Schema to remove.
+        schema: String,
+        /// No error when it is missing.
+        if_exists: bool,
+    },
+    /// `REFRESH TABLE name`: re-list files, re-infer the schema, rewrite the manifest.
+    Refresh {
+        /// Table name as written (`t` or `schema.t`).
+        table: String,
+    },
+    /// Anything else: DataFusion's SQL (queries, DDL, `COMMENT ON`, `SET`, `EXPLAIN`, ...).
+    DataFusion(Box<DFStatement>),
+}
+
+/// Parse a script into its statements. Empty statements (`;;`) are skipped.
+pub fn parse_script(
+    sql: &str,
+    dialect: &dyn Dialect,
+    recursion_limit: usize,
+) -> Result<Vec<ParsedStatement>> {
+    let lines = LineIndex::new(sql);
+    let mut parser = DFParserBuilder::new(sql)
+        .with_dialect(dialect)
+        .with_recursion_limit(recursion_limit)
+        .build()
+        .map_err(Error::from)?;
+    let mut out = Vec::new();
+    loop {
+        while parser.parser.consume_token(&Token::SemiColon) {}
+        let first = parser.parser.peek_token();
+        if first.token == Token::EOF {
+            break;
+        }
+        let start = first.span.start;
+        let kind = match tarn_keyword(&first.token) {
+            Some(TarnKeyword::Attach) => {
+                parse_attach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
+            }
+            Some(TarnKeyword::Detach) => {
+                parse_detach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
+            }
+            Some(TarnKeyword::Refresh) => {
+                parse_refresh(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
+            }
+            None => {
+                TarnStatement::DataFusion(Box::new(parser.parse_statement().map_err(Error::from)?))
+            }
+        };
+        let end_token = parser.parser.peek_token();
+        match end_token.token {
+            Token::SemiColon | Token::EOF => {}
+            _ => {
+                return Err(syntax_error(
+                    ParserError::ParserError(format!(
+                        "Expected: end of statement, found: {} at {}",
+                        end_token.token, end_token.span.start
+                    )),
+                    sql,
+                ));
+            }
+        }
+        let end_offset = if end_token.token == Token::EOF {
+            sql.len()
+        } else {
+            lines.offset(end_token.span.start)
+        };
+        let start_offset = lines.offset(start);
+        let text = sql
+            .get(start_offset..end_offset)
+            .unwrap_or_default()
+            .trim_end()
+            .to_string();
+        out.push(ParsedStatement {
+            text,
+            line: start.line,
+            column: start.column,
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+/// Split a script into statement texts without planning them (quotes,
+/// comments and dollar-quoted strings respected). Used by the shell.
+pub fn split_statements(sql: &str) -> Result<Vec<String>> {
+    let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| Error::Syntax {
+            message: e.message.clone(),
+            line: Some(e.location.line),
+            column: Some(e.location.column),
+        })?;
+    let lines = LineIndex::new(sql);
+    let mut out = Vec::new();
+    let mut start: Option<Location> = None;
+    for t in &tokens {
+        match &t.token {
+            Token::SemiColon => {
+                if let Some(s) = start.take() {
+                    let text = sql
+                        .get(lines.offset(s)..lines.offset(t.span.start))
+                        .unwrap_or_default();
+                    out.push(text.trim_end().to_string());
+                }
+            }
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => {
+                if start.is_none() {
+                    start = Some(t.span.start);
+                }
+            }
+        }
+    }
+    if let Some(s) = start {
+        out.push(
+            sql.get(lines.offset(s)..)
+                .unwrap_or_default()
+                .trim_end()
+                .to_string(),
+        );
+    }
+    Ok(out)
+}
+
+/// Whether `sql` holds at least one statement and ends with a statement
+/// terminator `;` outside quotes and comments (the shell's "is this input
+/// finished?" test).
+pub fn is_complete(sql: &str) -> bool {
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
+        // An unterminated string or comment: more input is needed.
+        return false;
+    };
+    tokens
+        .iter()
+        .rev()
+        .find(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
+        .is_some_and(|t| *t == Token::SemiColon)
+}
+
+enum TarnKeyword {
+    Attach,
+    Detach,
+    Refresh,
+}
+
+fn tarn_keyword(token: &Token) -> Option<TarnKeyword> {
+    let Token::Word(w) = token else { return None };
+    if w.quote_style.is_some() {
+        return None;
+    }
+    match w.value.to_ascii_uppercase().as_str() {
+        "ATTACH" => Some(TarnKeyword::Attach),
+        "DETACH" => Some(TarnKeyword::Detach),
+        "REFRESH" => Some(TarnKeyword::Refresh),
+        _ => None,
+    }
+}
+
+fn parse_attach(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // ATTACH
+    let or_replace = p.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
+    let _ = p.parse_keyword(Keyword::DATABASE);
+    let path = p.parse_literal_string()?;
+    p.expect_keyword_is(Keyword::AS)?;
+    let schema = normalize_ident(p.parse_identifier()?);
+    Ok(TarnStatement::Attach {
+        path,
+        schema,
+        or_replace,
+    })
+}
+
+fn parse_detach(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // DETACH
+    let _ = p.parse_keyword(Keyword::DATABASE);
+    let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let schema = normalize_ident(p.parse_identifier()?);
+    Ok(TarnStatement::Detach { schema, if_exists })
+}
+
+fn parse_refresh(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // REFRESH
+    p.expect_keyword_is(Keyword::TABLE)?;
+    let name = p.parse_object_name(false)?;
+    let table = name
+        .0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(ident) => normalize_ident(ident.clone()),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".");
+    Ok(TarnStatement::Refresh { table })
+}
+
+/// Unquoted identifiers are case-insensitive (lower-cased), as in DataFusion.
+fn normalize_ident(ident: datafusion::sql::sqlparser::ast::Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value,
+        None => ident.value.to_lowercase(),
+    }
+}
+
+fn syntax_error(e: ParserError, _sql: &str) -> Error {
+    Error::from(datafusion::error::DataFusionError::SQL(Box::new(e), None))
+}
+
+/// Maps 1-based (line, column-in-chars) locations to byte offsets.
+struct LineIndex<'a> {
+    sql: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(sql: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+        Self { sql, starts }
+    }
+
+    fn offset(&self, loc: Location) -> usize {
+        if loc.line == 0 {
+            return self.sql.len();
+        }
+        let Some(&line_start) = self.starts.get(loc.line as usize - 1) else {
+            return self.sql.len();
+        };
+        let line = &self.sql[line_start..];
+        line.char_indices()
+            .nth(loc.column.saturating_sub(1) as usize)
+            .map(|(i, _)| line_start + i)
+            .unwrap_or(self.sql.len())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(sql: &str) -> Vec<ParsedStatement> {
+        parse_script(sql, &GenericDialect {}, 50).unwrap()
+    }
+
+    #[test]
+    fn splits_and_keeps_text() {
+        let s = parse("select 1;\n  select 'a;b' ;; -- c;\nselect 3");
+        let texts: Vec<_> = s.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["select 1", "select 'a;b'", "select 3"]);
+        assert_eq!((s[1].line, s[1].column), (2, 3));
+    }
+
+    #[test]
+    fn parses_tarn_statements() {
+        let s = parse(
+            "ATTACH 'data/lake' AS Lake; detach if exists lake; REFRESH TABLE Lake.\"Orders\"",
+        );
+        assert!(
+            matches!(&s[0].kind, TarnStatement::Attach { path, schema, or_replace: false } if path == "data/lake" && schema == "lake")
+        );
+        assert!(
+            matches!(&s[1].kind, TarnStatement::Detach { schema, if_exists: true } if schema == "lake")
+        );
+        assert!(matches!(&s[2].kind, TarnStatement::Refresh { table } if table == "lake.Orders"));
+    }
+
+    #[test]
+    fn syntax_errors_carry_position() {
+        let err = parse_script("select 1;\nselect from where", &GenericDialect {}, 50).unwrap_err();
+        match err {
+            Error::Syntax { line, .. } => assert_eq!(line, Some(2)),
+            other => panic!("unexpected {other:?}"),
+        }
+        let err = parse_script("ATTACH lake", &GenericDialect {}, 50).unwrap_err();
+        assert!(
+            matches!(err, Error::Syntax { line: Some(1), .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn completeness() {
+        assert!(is_complete("select 1;"));
+        assert!(is_complete("select 1; -- done\n"));
+        assert!(!is_complete("select ';"));
+        assert!(!is_complete("select 1"));
+        assert!(!is_complete(""));
+        assert_eq!(split_statements("a; b;\n c").unwrap(), ["a", "b", "c"]);
+    }
+}

@@ -1,0 +1,255 @@
+//! The `tarn` schema of system tables: what the catalog holds, as SQL tables
+//! (`tarn.schemas`, `tarn.tables`, `tarn.columns`, `tarn.files`). Each is a
+//! snapshot of the catalog taken when a statement looks it up.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+    UInt64Array,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::datasource::MemTable;
+use datafusion::error::{DataFusionError, Result as DfResult};
+
+use crate::error::{Error, Result};
+use crate::provider::Bridge;
+
+/// Names of the system tables.
+pub const SYSTEM_TABLES: [&str; 4] = ["columns", "files", "schemas", "tables"];
+
+/// The `tarn` schema.
+#[derive(Debug)]
+pub(crate) struct SystemSchema {
+    bridge: Arc<Bridge>,
+}
+
+impl SystemSchema {
+    pub(crate) fn new(bridge: Arc<Bridge>) -> Self {
+        Self { bridge }
+    }
+
+    fn build(&self, name: &str) -> Result<Option<RecordBatch>> {
+        let batch = match name {
+            "schemas" => self.schemas()?,
+            "tables" => self.tables()?,
+            "columns" => self.columns()?,
+            "files" => self.files()?,
+            _ => return Ok(None),
+        };
+        Ok(Some(batch))
+    }
+
+    fn schemas(&self) -> Result<RecordBatch> {
+        let schemas = self.bridge.catalog.list_schemas()?;
+        let tables = self.bridge.catalog.list_tables(None)?;
+        let count = |s: &str| tables.iter().filter(|t| t.def.schema == s).count() as u64;
+        batch(
+            vec![
+                ("schema_name", DataType::Utf8, false),
+                ("attached_path", DataType::Utf8, true),
+                ("table_count", DataType::UInt64, false),
+                ("comment", DataType::Utf8, true),
+                ("created_at", ts(), false),
+            ],
+            vec![
+                strings(schemas.iter().map(|s| Some(s.name.clone()))),
+                strings(schemas.iter().map(|s| s.attached_path.clone())),
+                Arc::new(UInt64Array::from_iter_values(
+                    schemas.iter().map(|s| count(&s.name)),
+                )),
+                strings(schemas.iter().map(|s| s.comment.clone())),
+                Arc::new(TimestampMillisecondArray::from_iter_values(
+                    schemas.iter().map(|s| s.created_at_ms),
+                )),
+            ],
+        )
+    }
+
+    fn tables(&self) -> Result<RecordBatch> {
+        let t = self.bridge.catalog.list_tables(None)?;
+        batch(
+            vec![
+                ("schema_name", DataType::Utf8, false),
+                ("table_name", DataType::Utf8, false),
+                ("format", DataType::Utf8, false),
+                ("location", DataType::Utf8, false),
+                ("partition_columns", DataType::Utf8, true),
+                ("file_count", DataType::UInt64, false),
+                ("total_bytes", DataType::UInt64, false),
+                ("row_count", DataType::UInt64, true),
+                ("comment", DataType::Utf8, true),
+                ("created_at", ts(), false),
+                ("refreshed_at", ts(), false),
+            ],
+            vec![
+                strings(t.iter().map(|t| Some(t.def.schema.clone()))),
+                strings(t.iter().map(|t| Some(t.def.name.clone()))),
+                strings(t.iter().map(|t| Some(t.def.format.to_string()))),
+                strings(t.iter().map(|t| Some(t.def.location.clone()))),
+                strings(t.iter().map(|t| {
+                    (!t.def.partition_columns.is_empty())
+                        .then(|| t.def.partition_columns.join(", "))
+                })),
+                Arc::new(UInt64Array::from_iter_values(
+                    t.iter().map(|t| t.file_count),
+                )),
+                Arc::new(UInt64Array::from_iter_values(
+                    t.iter().map(|t| t.total_bytes),
+                )),
+                Arc::new(UInt64Array::from(
+                    t.iter().map(|t| t.row_count).collect::<Vec<_>>(),
+                )),
+                strings(t.iter().map(|t| t.def.comment.clone())),
+                Arc::new(TimestampMillisecondArray::from_iter_values(
+                    t.iter().map(|t| t.created_at_ms),
+                )),
+                Arc::new(TimestampMillisecondArray::from_iter_values(
+                    t.iter().map(|t| t.refreshed_at_ms),
+                )),
+            ],
+        )
+    }
+
+    fn columns(&self) -> Result<RecordBatch> {
+        let tables = self.bridge.catalog.list_tables(None)?;
+        let mut rows: Vec<(
+            String,
+            String,
+            String,
+            i64,
+            String,
+            bool,
+            bool,
+            Option<String>,
+        )> = Vec::new();
+        for t in &tables {
+            for (i, f) in t.def.schema_def.fields().iter().enumerate() {
+                rows.push((
+                    t.def.schema.clone(),
+                    t.def.name.clone(),
+                    f.name().clone(),
+                    i as i64 + 1,
+                    f.data_type().to_string(),
+                    f.is_nullable(),
+                    t.def.partition_columns.contains(f.name()),
+                    t.column_comments.get(f.name()).cloned(),
+                ));
+            }
+        }
+        batch(
+            vec![
+                ("schema_name", DataType::Utf8, false),
+                ("table_name", DataType::Utf8, false),
+                ("column_name", DataType::Utf8, false),
+                ("ordinal_position", DataType::Int64, false),
+                ("data_type", DataType::Utf8, false),
+                ("is_nullable", DataType::Boolean, false),
+                ("is_partition", DataType::Boolean, false),
+                ("comment", DataType::Utf8, true),
+            ],
+            vec![
+                strings(rows.iter().map(|r| Some(r.0.clone()))),
+                strings(rows.iter().map(|r| Some(r.1.clone()))),
+                strings(rows.iter().map(|r| Some(r.2.clone()))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.3))),
+                strings(rows.iter().map(|r| Some(r.4.clone()))),
+                Arc::new(BooleanArray::from(
+                    rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+                )),
+                Arc::new(BooleanArray::from(
+                    rows.iter().map(|r| r.6).collect::<Vec<_>>(),
+                )),
+                strings(rows.iter().map(|r| r.7.clone())),
+            ],
+        )
+    }
+
+    fn files(&self) -> Result<RecordBatch> {
+        let tables = self.bridge.catalog.list_tables(None)?;
+        let mut rows = Vec::new();
+        for t in &tables {
+            for f in self.bridge.catalog.list_files(&t.def.schema, &t.def.name)? {
+                rows.push((t.def.schema.clone(), t.def.name.clone(), f));
+            }
+        }
+        batch(
+            vec![
+                ("schema_name", DataType::Utf8, false),
+                ("table_name", DataType::Utf8, false),
+                ("path", DataType::Utf8, false),
+                ("size_bytes", DataType::UInt64, false),
+                ("last_modified", ts(), true),
+                ("etag", DataType::Utf8, true),
+                ("row_count", DataType::UInt64, true),
+            ],
+            vec![
+                strings(rows.iter().map(|r| Some(r.0.clone()))),
+                strings(rows.iter().map(|r| Some(r.1.clone()))),
+                strings(rows.iter().map(|r| Some(r.2.path.clone()))),
+                Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.2.size))),
+                Arc::new(TimestampMillisecondArray::from(
+                    rows.iter()
+                        .map(|r| r.2.last_modified_ms)
+                        .collect::<Vec<_>>(),
+                )),
+                strings(rows.iter().map(|r| r.2.etag.clone())),
+                Arc::new(UInt64Array::from(
+                    rows.iter().map(|r| r.2.row_count).collect::<Vec<_>>(),
+                )),
+            ],
+        )
+    }
+}
+
+fn ts() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+}
+
+fn strings(values: impl Iterator<Item = Option<String>>) -> ArrayRef {
+    Arc::new(values.collect::<StringArray>())
+}
+
+fn batch(fields: Vec<(&str, DataType, bool)>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+    let schema: SchemaRef = Arc::new(Schema::new(
+        fields
+            .into_iter()
+            .map(|(n, t, null)| Field::new(n, t, null))
+            .collect::<Vec<_>>(),
+    ));
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+#[async_trait]
+impl SchemaProvider for SystemSchema {
+    fn table_names(&self) -> Vec<String> {
+        SYSTEM_TABLES.iter().map(|s| s.to_string()).collect()
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let Some(batch) = self
+            .build(name)
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+        else {
+            return Ok(None);
+        };
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
+        Ok(Some(Arc::new(table)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        SYSTEM_TABLES.contains(&name)
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        _table: Arc<dyn TableProvider>,
+    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        Err(DataFusionError::External(Box::new(Error::Plan {
+            message: format!("cannot create '{name}' in schema 'tarn': it is read-only"),
+        })))
+    }
+}
