@@ -35,11 +35,11 @@
 //! batch by batch from the generators to the writers, so large scale factors
 //! need little memory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch, RecordBatchReader};
@@ -72,6 +72,8 @@ pub const DEFAULT_SCALE_FACTOR: f64 = 0.01;
 
 /// Name of the marker file that makes a directory a complete demo lake.
 const MARKER: &str = ".tarn-demo";
+/// Present instead of [`MARKER`] while a lake is moved into an existing directory.
+const PARTIAL_MARKER: &str = ".tarn-demo.partial";
 /// Version of the layout; a lake whose marker has another version is regenerated.
 const LAYOUT_VERSION: u32 = 1;
 /// Number of Parquet files `lineitem` is split into.
@@ -210,12 +212,18 @@ pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
 
 /// Move a generated lake from `staging` into the existing directory `dir`,
 /// replacing an older demo lake there, marker last.
+///
+/// While entries are moved, `dir` holds [`PARTIAL_MARKER`] instead of the
+/// marker: an interrupted move leaves a lake that is incomplete but still
+/// recognised as Tarn's, so the next call replaces it.
 fn move_into_existing(staging: &Path, dir: &Path) -> Result<()> {
     let marker = dir.join(MARKER);
-    if marker.exists() {
-        // An older lake (another scale factor or layout): unmark it first so
-        // it never looks complete while its files are being replaced.
-        fs::remove_file(&marker).map_err(io_err(&marker))?;
+    let partial = dir.join(PARTIAL_MARKER);
+    if marker.exists() || partial.exists() {
+        // An older or unfinished lake: unmark it first so it never looks
+        // complete while its files are being replaced.
+        fs::write(&partial, "").map_err(io_err(&partial))?;
+        remove_entry(&marker)?;
         for name in ENTRIES {
             remove_entry(&dir.join(name))?;
         }
@@ -232,13 +240,15 @@ fn move_into_existing(staging: &Path, dir: &Path) -> Result<()> {
                 ),
             ),
         });
+    } else {
+        fs::write(&partial, "").map_err(io_err(&partial))?;
     }
     for name in ENTRIES.into_iter().chain([MARKER]) {
         let from = staging.join(name);
         let to = dir.join(name);
         fs::rename(&from, &to).map_err(io_err(&to))?;
     }
-    Ok(())
+    remove_entry(&partial)
 }
 
 /// Remove a file or directory tree if it exists.
@@ -269,67 +279,101 @@ fn summary_at(root: &Path, tables: Vec<DemoTable>) -> LakeSummary {
     }
 }
 
+/// Rows and files one table (or one part of it) was written to.
+type Written = (u64, usize);
+/// Writing of one table or table part, run on a worker thread.
+type Job<'a> = Box<dyn FnOnce() -> Result<Written> + Send + 'a>;
+
 /// Write every table under `root`; the returned tables have paths relative to `root`.
+///
+/// Tables (and the parts of `lineitem`) are written in parallel, on at most
+/// as many threads as the machine has cores.
 fn write_tables(root: &Path, sf: f64) -> Result<Vec<DemoTable>> {
-    let mut tables = Vec::with_capacity(ENTRIES.len());
-    let table = |name: &str, format, path: &str, rows, files| DemoTable {
+    let lineitem_dir = root.join("lineitem");
+    fs::create_dir(&lineitem_dir).map_err(io_err(&lineitem_dir))?;
+
+    // Largest first, so the threads finish at about the same time.
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    for part in 1..=LINEITEM_FILES {
+        let path = lineitem_dir.join(format!("part-{}.parquet", part - 1));
+        jobs.push(Box::new(move || {
+            let generator = LineItemGenerator::new(sf, part, LINEITEM_FILES);
+            let reader = LineItemArrow::new(generator).with_batch_size(BATCH_ROWS);
+            Ok((write_parquet(&path, reader)?, 1))
+        }));
+    }
+    jobs.push(Box::new(move || {
+        let reader = OrderArrow::new(OrderGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
+        write_partitioned_parquet(&root.join("orders"), ORDERS_PARTITION_COLUMN, reader)
+    }));
+    jobs.push(Box::new(move || {
+        let reader =
+            PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
+        Ok((write_csv(&root.join("partsupp.csv.gz"), reader, true)?, 1))
+    }));
+    jobs.push(Box::new(move || {
+        let reader = PartArrow::new(PartGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
+        Ok((write_csv(&root.join("part.csv"), reader, false)?, 1))
+    }));
+    jobs.push(Box::new(move || {
+        let reader =
+            CustomerArrow::new(CustomerGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
+        Ok((write_csv(&root.join("customer.csv"), reader, false)?, 1))
+    }));
+    jobs.push(Box::new(move || {
+        let reader =
+            SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
+        Ok((write_csv(&root.join("supplier.csv"), reader, false)?, 1))
+    }));
+    jobs.push(Box::new(move || {
+        let reader = NationArrow::new(NationGenerator::new(sf, 1, 1));
+        let path = root.join("nation.json");
+        Ok((write_json::<LineDelimited, _>(&path, reader, false)?, 1))
+    }));
+    jobs.push(Box::new(move || {
+        let reader = RegionArrow::new(RegionGenerator::new(sf, 1, 1));
+        let path = root.join("region.json");
+        Ok((write_json::<JsonArray, _>(&path, reader, true)?, 1))
+    }));
+
+    let written = run_jobs(jobs)?;
+    let [
+        l0,
+        l1,
+        l2,
+        l3,
+        orders,
+        partsupp,
+        part,
+        customer,
+        supplier,
+        nation,
+        region,
+    ] = written.as_slice()
+    else {
+        return Err(Error::Internal(format!(
+            "demo lake: {} tables written, 11 expected",
+            written.len()
+        )));
+    };
+    let lineitem = (l0.0 + l1.0 + l2.0 + l3.0, l0.1 + l1.1 + l2.1 + l3.1);
+    let table = |name: &str, format, path: &str, (rows, files): Written| DemoTable {
         name: name.to_string(),
         format,
         path: PathBuf::from(path),
         rows,
         files,
     };
-
-    // lineitem: a folder of Parquet files, one per generator part.
-    let lineitem_dir = root.join("lineitem");
-    fs::create_dir(&lineitem_dir).map_err(io_err(&lineitem_dir))?;
-    let mut rows = 0;
-    for part in 1..=LINEITEM_FILES {
-        let generator = LineItemGenerator::new(sf, part, LINEITEM_FILES);
-        let reader = LineItemArrow::new(generator).with_batch_size(BATCH_ROWS);
-        let path = lineitem_dir.join(format!("part-{}.parquet", part - 1));
-        rows += write_parquet(&path, reader)?;
-    }
-    tables.push(table(
-        "lineitem",
-        "parquet",
-        "lineitem",
-        rows,
-        LINEITEM_FILES as usize,
-    ));
-
-    // orders: Hive-partitioned Parquet.
-    let reader = OrderArrow::new(OrderGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
-    let (rows, files) =
-        write_partitioned_parquet(&root.join("orders"), ORDERS_PARTITION_COLUMN, reader)?;
-    tables.push(table("orders", "parquet", "orders", rows, files));
-
-    // CSV tables.
-    let reader = CustomerArrow::new(CustomerGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
-    let rows = write_csv(&root.join("customer.csv"), reader, false)?;
-    tables.push(table("customer", "csv", "customer.csv", rows, 1));
-
-    let reader = SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
-    let rows = write_csv(&root.join("supplier.csv"), reader, false)?;
-    tables.push(table("supplier", "csv", "supplier.csv", rows, 1));
-
-    let reader = PartArrow::new(PartGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
-    let rows = write_csv(&root.join("part.csv"), reader, false)?;
-    tables.push(table("part", "csv", "part.csv", rows, 1));
-
-    let reader = PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
-    let rows = write_csv(&root.join("partsupp.csv.gz"), reader, true)?;
-    tables.push(table("partsupp", "csv", "partsupp.csv.gz", rows, 1));
-
-    // JSON tables.
-    let reader = NationArrow::new(NationGenerator::new(sf, 1, 1));
-    let rows = write_json::<LineDelimited, _>(&root.join("nation.json"), reader, false)?;
-    tables.push(table("nation", "json", "nation.json", rows, 1));
-
-    let reader = RegionArrow::new(RegionGenerator::new(sf, 1, 1));
-    let rows = write_json::<JsonArray, _>(&root.join("region.json"), reader, true)?;
-    tables.push(table("region", "json", "region.json", rows, 1));
-
+    let tables = vec![
+        table("lineitem", "parquet", "lineitem", lineitem),
+        table("orders", "parquet", "orders", *orders),
+        table("customer", "csv", "customer.csv", *customer),
+        table("supplier", "csv", "supplier.csv", *supplier),
+        table("part", "csv", "part.csv", *part),
+        table("partsupp", "csv", "partsupp.csv.gz", *partsupp),
+        table("nation", "json", "nation.json", *nation),
+        table("region", "json", "region.json", *region),
+    ];
     for t in &tables {
         log::debug!(
             "demo lake: {} ({}, {} files): {} rows",
@@ -340,6 +384,75 @@ fn write_tables(root: &Path, sf: f64) -> Result<Vec<DemoTable>> {
         );
     }
     Ok(tables)
+}
+
+/// Run `jobs` on at most as many threads as there are cores; their results
+/// in job order, or the first job's error. After an error no new job starts.
+fn run_jobs(jobs: Vec<Job<'_>>) -> Result<Vec<Written>> {
+    let count = jobs.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, count.max(1));
+    let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
+    let take = || {
+        queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+    };
+    let mut results: Vec<Option<Result<Written>>> = (0..count).map(|_| None).collect();
+    let mut panicked = false;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((index, job)) = take() {
+                        let result = job();
+                        if result.is_err() {
+                            queue.lock().unwrap_or_else(PoisonError::into_inner).clear();
+                        }
+                        done.push((index, result));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            match worker.join() {
+                Ok(done) => {
+                    for (index, result) in done {
+                        results[index] = Some(result);
+                    }
+                }
+                Err(_) => panicked = true,
+            }
+        }
+    });
+    if panicked {
+        return Err(Error::Internal(
+            "demo lake: a generator thread panicked".to_string(),
+        ));
+    }
+    // Errors first: after one, later jobs may not have run at all.
+    let mut written = Vec::with_capacity(count);
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Some(Ok(w)) => written.push(w),
+            Some(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            None => {}
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None if written.len() == count => Ok(written),
+        None => Err(Error::Internal(
+            "demo lake: a table was not written".to_string(),
+        )),
+    }
 }
 
 /// Properties of every Parquet file of the lake.
@@ -619,5 +732,265 @@ fn df_err<E: Into<DataFusionError>>(path: &Path) -> impl FnOnce(E) -> Error + '_
             e.into()
                 .context(format!("writing demo lake file '{}'", path.display())),
         )
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::datatypes::SchemaRef;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::io::{BufRead, BufReader, Read};
+
+    fn parquet_rows(path: &Path) -> (u64, SchemaRef) {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+        let schema = Arc::clone(builder.schema());
+        let metadata = Arc::clone(builder.metadata());
+        for rg in metadata.row_groups() {
+            assert!(rg.num_rows() as usize <= ROW_GROUP_ROWS);
+            assert!(rg.column(0).statistics().is_some(), "no statistics");
+        }
+        let rows = builder
+            .build()
+            .unwrap()
+            .map(|b| b.unwrap().num_rows() as u64)
+            .sum();
+        assert_eq!(rows, metadata.file_metadata().num_rows() as u64);
+        (rows, schema)
+    }
+
+    fn csv_rows(read: impl Read, schema: SchemaRef) -> u64 {
+        csv::ReaderBuilder::new(schema)
+            .with_header(true)
+            .build(read)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows() as u64)
+            .sum()
+    }
+
+    #[test]
+    fn generates_sf_001_lake_and_is_idempotent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("lake");
+        let started = Instant::now();
+        let summary = generate_lake(&dir, DEFAULT_SCALE_FACTOR).unwrap();
+        eprintln!("SF 0.01 generated in {:.2?}", started.elapsed());
+
+        let expected = [
+            ("lineitem", "parquet", 60175, 4),
+            ("orders", "parquet", 15000, 3),
+            ("customer", "csv", 1500, 1),
+            ("supplier", "csv", 100, 1),
+            ("part", "csv", 2000, 1),
+            ("partsupp", "csv", 8000, 1),
+            ("nation", "json", 25, 1),
+            ("region", "json", 5, 1),
+        ];
+        assert_eq!(summary.root, dir);
+        assert_eq!(summary.tables.len(), expected.len());
+        for (table, (name, format, rows, files)) in summary.tables.iter().zip(expected) {
+            assert_eq!(
+                (table.name.as_str(), table.format, table.rows, table.files),
+                (name, format, rows, files)
+            );
+            assert!(table.path.exists(), "{}", table.path.display());
+        }
+        assert!(dir.join(MARKER).is_file());
+
+        // lineitem: 4 Parquet files.
+        let mut lineitem = 0;
+        for i in 0..4 {
+            let (rows, schema) = parquet_rows(&dir.join(format!("lineitem/part-{i}.parquet")));
+            assert_eq!(schema.field(0).name(), "l_orderkey");
+            lineitem += rows;
+        }
+        assert_eq!(lineitem, 60175);
+
+        // orders: Hive partitions without the partition column.
+        let mut orders = 0;
+        for status in ["F", "O", "P"] {
+            let path = dir.join(format!("orders/o_orderstatus={status}/part-0.parquet"));
+            let (rows, schema) = parquet_rows(&path);
+            assert!(rows > 0);
+            assert!(schema.index_of("o_orderstatus").is_err());
+            assert_eq!(schema.fields().len(), 8);
+            orders += rows;
+        }
+        assert_eq!(orders, 15000);
+        assert_eq!(fs::read_dir(dir.join("orders")).unwrap().count(), 3);
+
+        // CSV, read back with the generator's schema (decimals, dates, strings).
+        let customer = fs::read_to_string(dir.join("customer.csv")).unwrap();
+        let mut lines = customer.lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "c_custkey,c_name,c_address,c_nationkey,c_phone,c_acctbal,c_mktsegment,c_comment"
+        );
+        assert!(lines.next().unwrap().contains(",711.56,"));
+        let file = File::open(dir.join("customer.csv")).unwrap();
+        assert_eq!(csv_rows(file, CustomerArrow::schema_ref()), 1500);
+        let file = File::open(dir.join("supplier.csv")).unwrap();
+        assert_eq!(csv_rows(file, SupplierArrow::schema_ref()), 100);
+        let file = File::open(dir.join("part.csv")).unwrap();
+        assert_eq!(csv_rows(file, PartArrow::schema_ref()), 2000);
+
+        // gzip CSV.
+        let file = File::open(dir.join("partsupp.csv.gz")).unwrap();
+        let mut magic = [0u8; 2];
+        File::open(dir.join("partsupp.csv.gz"))
+            .unwrap()
+            .read_exact(&mut magic)
+            .unwrap();
+        assert_eq!(magic, [0x1f, 0x8b]);
+        let read = FileCompressionType::GZIP.convert_read(file).unwrap();
+        assert_eq!(csv_rows(read, PartSuppArrow::schema_ref()), 8000);
+
+        // Newline-delimited JSON.
+        let file = BufReader::new(File::open(dir.join("nation.json")).unwrap());
+        let nation: u64 = json::ReaderBuilder::new(NationArrow::schema_ref())
+            .build(file)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows() as u64)
+            .sum();
+        assert_eq!(nation, 25);
+        let file = BufReader::new(File::open(dir.join("nation.json")).unwrap());
+        assert_eq!(file.lines().count(), 25);
+
+        // JSON array.
+        let region: serde_json::Value =
+            serde_json::from_reader(File::open(dir.join("region.json")).unwrap()).unwrap();
+        let region = region.as_array().unwrap();
+        assert_eq!(region.len(), 5);
+        assert_eq!(region[0]["r_name"], "AFRICA");
+
+        // No staging directory left behind.
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+
+        // Regenerating is a no-op.
+        let marker_time = fs::metadata(dir.join(MARKER)).unwrap().modified().unwrap();
+        let data_time = fs::metadata(dir.join("customer.csv"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        let again = generate_lake(&dir, DEFAULT_SCALE_FACTOR).unwrap();
+        assert_eq!(again, summary);
+        let marker_time2 = fs::metadata(dir.join(MARKER)).unwrap().modified().unwrap();
+        let data_time2 = fs::metadata(dir.join("customer.csv"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!((marker_time, data_time), (marker_time2, data_time2));
+    }
+
+    #[test]
+    fn replaces_lake_of_other_scale_factor() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("lake");
+        let small = generate_lake(&dir, 0.001).unwrap();
+        assert_eq!(small.table("supplier").unwrap().rows, 10);
+        assert_eq!(small.table("orders").unwrap().rows, 1500);
+
+        let bigger = generate_lake(&dir, 0.002).unwrap();
+        assert_eq!(bigger.table("supplier").unwrap().rows, 20);
+        assert_eq!(bigger.table("orders").unwrap().rows, 3000);
+        assert_eq!(bigger.table("nation").unwrap().rows, 25);
+        let marker = fs::read_to_string(dir.join(MARKER)).unwrap();
+        assert!(marker.contains("scale_factor 0.002\n"));
+        let supplier = fs::read_to_string(dir.join("supplier.csv")).unwrap();
+        assert_eq!(supplier.lines().count(), 21);
+        // Only the lake remains next to it: staging directories are gone.
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+        assert_eq!(generate_lake(&dir, 0.002).unwrap(), bigger);
+
+        // A lake with a deleted table is incomplete: regenerated.
+        fs::remove_file(dir.join("region.json")).unwrap();
+        let again = generate_lake(&dir, 0.002).unwrap();
+        assert_eq!(again, bigger);
+        assert!(dir.join("region.json").is_file());
+    }
+
+    #[test]
+    fn existing_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+
+        // An empty directory is filled.
+        let empty = tmp.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        let summary = generate_lake(&empty, 0.001).unwrap();
+        assert_eq!(summary.tables.len(), 8);
+        assert!(empty.join(MARKER).is_file());
+
+        // A directory with unrelated files gets the lake beside them.
+        let other = tmp.path().join("other");
+        fs::create_dir(&other).unwrap();
+        fs::write(other.join("notes.txt"), "mine").unwrap();
+        generate_lake(&other, 0.001).unwrap();
+        assert!(other.join("lineitem/part-3.parquet").is_file());
+        assert!(!other.join(PARTIAL_MARKER).exists());
+        assert_eq!(fs::read_to_string(other.join("notes.txt")).unwrap(), "mine");
+
+        // A foreign directory with a clashing entry is left alone.
+        let foreign = tmp.path().join("foreign");
+        fs::create_dir(&foreign).unwrap();
+        fs::write(foreign.join("customer.csv"), "a,b\n1,2\n").unwrap();
+        let err = generate_lake(&foreign, 0.001).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert_eq!(
+            fs::read_to_string(foreign.join("customer.csv")).unwrap(),
+            "a,b\n1,2\n"
+        );
+        assert!(!foreign.join(MARKER).exists());
+        assert!(!foreign.join(PARTIAL_MARKER).exists());
+
+        // An interrupted move into an existing directory is finished next time.
+        let broken = tmp.path().join("broken");
+        fs::create_dir(&broken).unwrap();
+        fs::write(broken.join("notes.txt"), "mine").unwrap();
+        fs::write(broken.join(PARTIAL_MARKER), "").unwrap();
+        fs::create_dir(broken.join("lineitem")).unwrap();
+        fs::write(broken.join("lineitem/part-0.parquet"), "truncated").unwrap();
+        let summary = generate_lake(&broken, 0.001).unwrap();
+        assert_eq!(summary.table("lineitem").unwrap().files, 4);
+        assert!(broken.join(MARKER).is_file());
+        assert!(!broken.join(PARTIAL_MARKER).exists());
+        parquet_rows(&broken.join("lineitem/part-0.parquet"));
+
+        // Staging directories are cleaned up, also after the failure.
+        let mut names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["broken", "empty", "foreign", "other"]);
+    }
+
+    #[test]
+    fn rejects_bad_scale_factor() {
+        let tmp = tempfile::tempdir().unwrap();
+        for sf in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(generate_lake(&tmp.path().join("lake"), sf).is_err());
+        }
+        assert!(!tmp.path().join("lake").exists());
+    }
+
+    #[test]
+    fn marker_round_trip() {
+        let tables = vec![DemoTable {
+            name: "t".into(),
+            format: "csv",
+            path: PathBuf::from("t.csv"),
+            rows: 3,
+            files: 1,
+        }];
+        let tmp = tempfile::tempdir().unwrap();
+        write_marker(tmp.path(), 0.1, &tables).unwrap();
+        let text = fs::read_to_string(tmp.path().join(MARKER)).unwrap();
+        // Not a complete lake (one table of eight) ...
+        assert!(parse_marker(&text, 0.1).is_none());
+        // ... but each line parses.
+        assert!(text.contains("scale_factor 0.1\n"));
+        assert!(text.contains("table t csv t.csv 3 1\n"));
+        assert!(parse_marker("version 1\ngarbage here\n", 0.1).is_none());
     }
 }

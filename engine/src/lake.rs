@@ -212,6 +212,7 @@ pub(crate) async fn inspect(
     settings: &TarnOptions,
 ) -> Result<(TableDefinition, Vec<FileEntry>)> {
     let collect_statistics = settings.collect_statistics;
+    let concurrency = settings.inspect_concurrency.max(1);
     let location = normalize_location(&spec.location)?;
     check_local(&location)?;
     let url = ListingTableUrl::parse(&location)?;
@@ -273,8 +274,8 @@ pub(crate) async fn inspect(
         });
     }
 
-    // Dialect detection on the first file.
-    if let Some(first) = files.first() {
+    // Dialect detection on the first file (empty files are reported by inference).
+    if let Some(first) = files.iter().find(|f| f.size > 0) {
         match format {
             FileFormat::Csv if settings.sniff_csv => {
                 sniff_csv_options(&store, &url, first, &mut options, &extension).await?
@@ -302,7 +303,7 @@ pub(crate) async fn inspect(
     let schema_def = match &spec.schema {
         Some(s) => s.clone(),
         None => {
-            let per_file = infer_each(state, &store, &url, &df_format, &files).await?;
+            let per_file = infer_each(state, &store, &url, &df_format, &files, concurrency).await?;
             let merged = merge_file_schemas(&per_file, format)?;
             if format == FileFormat::Csv
                 && per_file
@@ -337,6 +338,7 @@ pub(crate) async fn inspect(
         &files,
         format,
         collect_statistics,
+        concurrency,
     )
     .await?;
     let def = TableDefinition {
@@ -440,6 +442,7 @@ async fn infer_each(
     url: &ListingTableUrl,
     format: &Arc<dyn DfFileFormat>,
     files: &[ObjectMeta],
+    concurrency: usize,
 ) -> Result<Vec<(String, SchemaRef)>> {
     futures::stream::iter(files.iter().cloned())
         .map(|meta| {
@@ -466,7 +469,7 @@ async fn infer_each(
                 Ok((path, schema))
             }
         })
-        .buffered(8)
+        .buffered(concurrency)
         .try_collect()
         .await
 }
@@ -497,6 +500,7 @@ async fn manifest(
     files: &[ObjectMeta],
     kind: FileFormat,
     collect_statistics: bool,
+    concurrency: usize,
 ) -> Result<Vec<FileEntry>> {
     futures::stream::iter(files.iter().cloned())
         .map(|meta| {
@@ -532,7 +536,7 @@ async fn manifest(
                 Ok::<_, Error>(entry)
             }
         })
-        .buffered(8)
+        .buffered(concurrency)
         .try_collect()
         .await
 }

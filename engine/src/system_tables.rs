@@ -239,6 +239,10 @@ impl SchemaProvider for SystemSchema {
         Ok(Some(Arc::new(table)))
     }
 
+    async fn table_type(&self, name: &str) -> DfResult<Option<datafusion::datasource::TableType>> {
+        Ok(SYSTEM_TABLES.contains(&name).then_some(datafusion::datasource::TableType::View))
+    }
+
     fn table_exist(&self, name: &str) -> bool {
         SYSTEM_TABLES.contains(&name)
     }
