@@ -42,16 +42,12 @@ impl BlockingEngine {
 
     /// Wrap an existing engine (with a runtime of its own for blocking calls).
     pub fn from_engine(engine: Engine) -> Result<Self> {
-        Ok(Self {
-            engine,
-            runtime: runtime()?,
-        })
+        Ok(Self { engine, runtime: runtime()? })
     }
 
     /// Run one statement and collect its rows.
     pub fn sql(&self, sql: &str) -> Result<Batches> {
-        self.runtime
-            .block_on(async { self.engine.sql(sql).await?.collect().await })
+        self.runtime.block_on(async { self.engine.sql(sql).await?.collect().await })
     }
 
     /// Run a script of statements, collecting each result.

@@ -56,12 +56,11 @@ use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use futures::StreamExt;
 use tpchgen::generators::{
-    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator,
-    PartSuppGenerator, RegionGenerator, SupplierGenerator,
+    CustomerGenerator, LineItemGenerator, NationGenerator, OrderGenerator, PartGenerator, PartSuppGenerator,
+    RegionGenerator, SupplierGenerator,
 };
 use tpchgen_arrow::{
-    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow,
-    SupplierArrow,
+    CustomerArrow, LineItemArrow, NationArrow, OrderArrow, PartArrow, PartSuppArrow, RegionArrow, SupplierArrow,
 };
 
 use crate::{Error, Result};
@@ -85,16 +84,8 @@ const BATCH_ROWS: usize = 8 * 1024;
 /// The Hive partition column of `orders`.
 const ORDERS_PARTITION_COLUMN: &str = "o_orderstatus";
 /// Every top-level entry of the layout, besides the marker.
-const ENTRIES: [&str; 8] = [
-    "lineitem",
-    "orders",
-    "customer.csv",
-    "supplier.csv",
-    "part.csv",
-    "partsupp.csv.gz",
-    "nation.json",
-    "region.json",
-];
+const ENTRIES: [&str; 8] =
+    ["lineitem", "orders", "customer.csv", "supplier.csv", "part.csv", "partsupp.csv.gz", "nation.json", "region.json"];
 
 /// What [`generate_lake`] produced (or found already in place).
 #[derive(Debug, Clone, PartialEq)]
@@ -157,10 +148,7 @@ pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
         ))));
     }
     if let Some(summary) = read_marker(dir, sf)? {
-        log::debug!(
-            "demo lake at '{}' (SF {sf}) already complete",
-            dir.display()
-        );
+        log::debug!("demo lake at '{}' (SF {sf}) already complete", dir.display());
         return Ok(summary);
     }
 
@@ -170,14 +158,8 @@ pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".tarn-demo-")
-        .tempdir_in(&parent)
-        .map_err(io_err(&parent))?;
-    log::info!(
-        "generating TPC-H demo lake (SF {sf}) in '{}'",
-        dir.display()
-    );
+    let staging = tempfile::Builder::new().prefix(".tarn-demo-").tempdir_in(&parent).map_err(io_err(&parent))?;
+    log::info!("generating TPC-H demo lake (SF {sf}) in '{}'", dir.display());
     let tables = write_tables(staging.path(), sf)?;
     write_marker(staging.path(), sf, &tables)?;
 
@@ -192,21 +174,14 @@ pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
                 return Ok(summary);
             }
             if !dir.is_dir() {
-                return Err(Error::Io {
-                    path: dir.display().to_string(),
-                    source: rename_error,
-                });
+                return Err(Error::Io { path: dir.display().to_string(), source: rename_error });
             }
             move_into_existing(staging.path(), dir)?;
             // `staging` (now empty) is removed when dropped.
         }
     }
 
-    log::info!(
-        "generated TPC-H demo lake (SF {sf}) in '{}' in {:.2?}",
-        dir.display(),
-        started.elapsed()
-    );
+    log::info!("generated TPC-H demo lake (SF {sf}) in '{}' in {:.2?}", dir.display(), started.elapsed());
     Ok(summary_at(dir, tables))
 }
 
@@ -257,26 +232,14 @@ fn remove_entry(path: &Path) -> Result<()> {
         Ok(meta) if meta.is_dir() => fs::remove_dir_all(path).map_err(io_err(path)),
         Ok(_) => fs::remove_file(path).map_err(io_err(path)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::Io {
-            path: path.display().to_string(),
-            source: e,
-        }),
+        Err(e) => Err(Error::Io { path: path.display().to_string(), source: e }),
     }
 }
 
 /// The summary of a lake at `root`, from tables whose paths are relative to it.
 fn summary_at(root: &Path, tables: Vec<DemoTable>) -> LakeSummary {
-    let tables = tables
-        .into_iter()
-        .map(|t| DemoTable {
-            path: root.join(&t.path),
-            ..t
-        })
-        .collect();
-    LakeSummary {
-        root: root.to_path_buf(),
-        tables,
-    }
+    let tables = tables.into_iter().map(|t| DemoTable { path: root.join(&t.path), ..t }).collect();
+    LakeSummary { root: root.to_path_buf(), tables }
 }
 
 /// Rows and files one table (or one part of it) was written to.
@@ -307,8 +270,7 @@ fn write_tables(root: &Path, sf: f64) -> Result<Vec<DemoTable>> {
         write_partitioned_parquet(&root.join("orders"), ORDERS_PARTITION_COLUMN, reader)
     }));
     jobs.push(Box::new(move || {
-        let reader =
-            PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
+        let reader = PartSuppArrow::new(PartSuppGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
         Ok((write_csv(&root.join("partsupp.csv.gz"), reader, true)?, 1))
     }));
     jobs.push(Box::new(move || {
@@ -316,13 +278,11 @@ fn write_tables(root: &Path, sf: f64) -> Result<Vec<DemoTable>> {
         Ok((write_csv(&root.join("part.csv"), reader, false)?, 1))
     }));
     jobs.push(Box::new(move || {
-        let reader =
-            CustomerArrow::new(CustomerGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
+        let reader = CustomerArrow::new(CustomerGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
         Ok((write_csv(&root.join("customer.csv"), reader, false)?, 1))
     }));
     jobs.push(Box::new(move || {
-        let reader =
-            SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
+        let reader = SupplierArrow::new(SupplierGenerator::new(sf, 1, 1)).with_batch_size(BATCH_ROWS);
         Ok((write_csv(&root.join("supplier.csv"), reader, false)?, 1))
     }));
     jobs.push(Box::new(move || {
@@ -337,24 +297,8 @@ fn write_tables(root: &Path, sf: f64) -> Result<Vec<DemoTable>> {
     }));
 
     let written = run_jobs(jobs)?;
-    let [
-        l0,
-        l1,
-        l2,
-        l3,
-        orders,
-        partsupp,
-        part,
-        customer,
-        supplier,
-        nation,
-        region,
-    ] = written.as_slice()
-    else {
-        return Err(Error::Internal(format!(
-            "demo lake: {} tables written, 11 expected",
-            written.len()
-        )));
+    let [l0, l1, l2, l3, orders, partsupp, part, customer, supplier, nation, region] = written.as_slice() else {
+        return Err(Error::Internal(format!("demo lake: {} tables written, 11 expected", written.len())));
     };
     let lineitem = (l0.0 + l1.0 + l2.0 + l3.0, l0.1 + l1.1 + l2.1 + l3.1);
     let table = |name: &str, format, path: &str, (rows, files): Written| DemoTable {
@@ -375,13 +319,7 @@ fn write_tables(root: &Path, sf: f64) -> Result<Vec<DemoTable>> {
         table("region", "json", "region.json", *region),
     ];
     for t in &tables {
-        log::debug!(
-            "demo lake: {} ({}, {} files): {} rows",
-            t.name,
-            t.format,
-            t.files,
-            t.rows
-        );
+        log::debug!("demo lake: {} ({}, {} files): {} rows", t.name, t.format, t.files, t.rows);
     }
     Ok(tables)
 }
@@ -390,16 +328,9 @@ fn write_tables(root: &Path, sf: f64) -> Result<Vec<DemoTable>> {
 /// in job order, or the first job's error. After an error no new job starts.
 fn run_jobs(jobs: Vec<Job<'_>>) -> Result<Vec<Written>> {
     let count = jobs.len();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, count.max(1));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, count.max(1));
     let queue = Mutex::new(jobs.into_iter().enumerate().collect::<VecDeque<_>>());
-    let take = || {
-        queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop_front()
-    };
+    let take = || queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front();
     let mut results: Vec<Option<Result<Written>>> = (0..count).map(|_| None).collect();
     let mut panicked = false;
     std::thread::scope(|scope| {
@@ -430,9 +361,7 @@ fn run_jobs(jobs: Vec<Job<'_>>) -> Result<Vec<Written>> {
         }
     });
     if panicked {
-        return Err(Error::Internal(
-            "demo lake: a generator thread panicked".to_string(),
-        ));
+        return Err(Error::Internal("demo lake: a generator thread panicked".to_string()));
     }
     // Errors first: after one, later jobs may not have run at all.
     let mut written = Vec::with_capacity(count);
@@ -449,9 +378,7 @@ fn run_jobs(jobs: Vec<Job<'_>>) -> Result<Vec<Written>> {
     match first_error {
         Some(e) => Err(e),
         None if written.len() == count => Ok(written),
-        None => Err(Error::Internal(
-            "demo lake: a table was not written".to_string(),
-        )),
+        None => Err(Error::Internal("demo lake: a table was not written".to_string())),
     }
 }
 
@@ -467,8 +394,7 @@ fn parquet_properties() -> WriterProperties {
 /// Write all batches of `reader` to the Parquet file `path`; returns the row count.
 fn write_parquet(path: &Path, reader: impl RecordBatchReader) -> Result<u64> {
     let file = File::create(path).map_err(io_err(path))?;
-    let mut writer = ArrowWriter::try_new(file, reader.schema(), Some(parquet_properties()))
-        .map_err(df_err(path))?;
+    let mut writer = ArrowWriter::try_new(file, reader.schema(), Some(parquet_properties())).map_err(df_err(path))?;
     let mut rows = 0;
     for batch in reader {
         let batch = batch.map_err(df_err(path))?;
@@ -482,11 +408,7 @@ fn write_parquet(path: &Path, reader: impl RecordBatchReader) -> Result<u64> {
 /// Write all batches of `reader` under `dir` as Hive-partitioned Parquet:
 /// one file `dir/<column>=<value>/part-0.parquet` per distinct value of
 /// `column`, which is left out of the files. Returns rows and files written.
-fn write_partitioned_parquet(
-    dir: &Path,
-    column: &str,
-    reader: impl RecordBatchReader,
-) -> Result<(u64, usize)> {
+fn write_partitioned_parquet(dir: &Path, column: &str, reader: impl RecordBatchReader) -> Result<(u64, usize)> {
     let schema = reader.schema();
     let index = schema.index_of(column).map_err(df_err(dir))?;
     let kept: Vec<usize> = (0..schema.fields().len()).filter(|&i| i != index).collect();
@@ -500,9 +422,7 @@ fn write_partitioned_parquet(
         rows += batch.num_rows() as u64;
         let keys = cast(batch.column(index), &DataType::Utf8).map_err(df_err(dir))?;
         if keys.null_count() > 0 {
-            return Err(Error::Internal(format!(
-                "demo lake: null value in partition column {column}"
-            )));
+            return Err(Error::Internal(format!("demo lake: null value in partition column {column}")));
         }
         let keys = keys.as_string::<i32>();
         let data = batch.project(&kept).map_err(df_err(dir))?;
@@ -534,9 +454,7 @@ fn new_partition_writer(
     schema: &datafusion::arrow::datatypes::SchemaRef,
 ) -> Result<(PathBuf, ArrowWriter<File>)> {
     let safe = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && value != "."
         && value != "..";
     if !safe {
@@ -548,8 +466,7 @@ fn new_partition_writer(
     fs::create_dir(&folder).map_err(io_err(&folder))?;
     let path = folder.join("part-0.parquet");
     let file = File::create(&path).map_err(io_err(&path))?;
-    let writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(parquet_properties()))
-        .map_err(df_err(&path))?;
+    let writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(parquet_properties())).map_err(df_err(&path))?;
     Ok((path, writer))
 }
 
@@ -563,31 +480,21 @@ where
     let mut rows = 0u64;
     // One CSV chunk per batch; an empty first batch yields the header alone,
     // so the header is written even if the table has no rows.
-    let chunks = std::iter::once(Ok(RecordBatch::new_empty(schema)))
-        .chain(reader)
-        .enumerate()
-        .map(|(i, batch)| {
-            let batch = batch?;
-            rows += batch.num_rows() as u64;
-            let mut writer = csv::WriterBuilder::new()
-                .with_header(i == 0)
-                .with_delimiter(b',')
-                .build(Vec::new());
-            writer.write(&batch)?;
-            Ok::<_, ArrowError>(writer.into_inner())
-        });
+    let chunks = std::iter::once(Ok(RecordBatch::new_empty(schema))).chain(reader).enumerate().map(|(i, batch)| {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        let mut writer = csv::WriterBuilder::new().with_header(i == 0).with_delimiter(b',').build(Vec::new());
+        writer.write(&batch)?;
+        Ok::<_, ArrowError>(writer.into_inner())
+    });
 
     let file = File::create(path).map_err(io_err(path))?;
     let mut out = BufWriter::new(file);
     if gzip {
         // DataFusion's own (streaming) gzip encoder: no extra dependency.
-        let input = futures::stream::iter(
-            chunks.map(|chunk| chunk.map(Into::into).map_err(DataFusionError::from)),
-        )
-        .boxed();
-        let compressed = FileCompressionType::GZIP
-            .convert_to_compress_stream(input)
-            .map_err(df_err(path))?;
+        let input =
+            futures::stream::iter(chunks.map(|chunk| chunk.map(Into::into).map_err(DataFusionError::from))).boxed();
+        let compressed = FileCompressionType::GZIP.convert_to_compress_stream(input).map_err(df_err(path))?;
         for chunk in futures::executor::block_on_stream(compressed) {
             let chunk = chunk.map_err(df_err(path))?;
             out.write_all(&chunk).map_err(io_err(path))?;
@@ -605,11 +512,7 @@ where
 /// Write all batches of `reader` as JSON to `path`: one object a line with
 /// [`LineDelimited`], a single array of objects with [`JsonArray`] (then
 /// `final_newline` ends the file with a newline). Returns the row count.
-fn write_json<F: JsonFormat, R: RecordBatchReader>(
-    path: &Path,
-    reader: R,
-    final_newline: bool,
-) -> Result<u64> {
+fn write_json<F: JsonFormat, R: RecordBatchReader>(path: &Path, reader: R, final_newline: bool) -> Result<u64> {
     let file = File::create(path).map_err(io_err(path))?;
     let mut writer = json::Writer::<_, F>::new(BufWriter::new(file));
     let mut rows = 0;
@@ -635,14 +538,7 @@ fn write_marker(root: &Path, sf: f64, tables: &[DemoTable]) -> Result<()> {
     );
     text.push_str(&format!("version {LAYOUT_VERSION}\nscale_factor {sf}\n"));
     for t in tables {
-        text.push_str(&format!(
-            "table {} {} {} {} {}\n",
-            t.name,
-            t.format,
-            t.path.display(),
-            t.rows,
-            t.files
-        ));
+        text.push_str(&format!("table {} {} {} {} {}\n", t.name, t.format, t.path.display(), t.rows, t.files));
     }
     let path = root.join(MARKER);
     fs::write(&path, text).map_err(io_err(&path))
@@ -653,19 +549,11 @@ fn read_marker(dir: &Path, sf: f64) -> Result<Option<LakeSummary>> {
     let path = dir.join(MARKER);
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) =>
-        {
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
             return Ok(None);
         }
         Err(e) => {
-            return Err(Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            });
+            return Err(Error::Io { path: path.display().to_string(), source: e });
         }
     };
     let Some(tables) = parse_marker(&text, sf) else {
@@ -711,28 +599,18 @@ fn parse_marker(text: &str, sf: f64) -> Option<Vec<DemoTable>> {
             _ => return None,
         }
     }
-    let complete = version == Some(LAYOUT_VERSION)
-        && scale_factor == Some(sf)
-        && tables.len() == ENTRIES.len();
+    let complete = version == Some(LAYOUT_VERSION) && scale_factor == Some(sf) && tables.len() == ENTRIES.len();
     complete.then_some(tables)
 }
 
 /// Map an I/O error on `path` to [`Error::Io`].
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.display().to_string(),
-        source,
-    }
+    move |source| Error::Io { path: path.display().to_string(), source }
 }
 
 /// Map an Arrow or Parquet error while writing `path` to Tarn's error.
 fn df_err<E: Into<DataFusionError>>(path: &Path) -> impl FnOnce(E) -> Error + '_ {
-    move |e| {
-        Error::from(
-            e.into()
-                .context(format!("writing demo lake file '{}'", path.display())),
-        )
-    }
+    move |e| Error::from(e.into().context(format!("writing demo lake file '{}'", path.display())))
 }
 
 #[cfg(test)]
@@ -751,11 +629,7 @@ mod tests {
             assert!(rg.num_rows() as usize <= ROW_GROUP_ROWS);
             assert!(rg.column(0).statistics().is_some(), "no statistics");
         }
-        let rows = builder
-            .build()
-            .unwrap()
-            .map(|b| b.unwrap().num_rows() as u64)
-            .sum();
+        let rows = builder.build().unwrap().map(|b| b.unwrap().num_rows() as u64).sum();
         assert_eq!(rows, metadata.file_metadata().num_rows() as u64);
         (rows, schema)
     }
@@ -790,10 +664,7 @@ mod tests {
         assert_eq!(summary.root, dir);
         assert_eq!(summary.tables.len(), expected.len());
         for (table, (name, format, rows, files)) in summary.tables.iter().zip(expected) {
-            assert_eq!(
-                (table.name.as_str(), table.format, table.rows, table.files),
-                (name, format, rows, files)
-            );
+            assert_eq!((table.name.as_str(), table.format, table.rows, table.files), (name, format, rows, files));
             assert!(table.path.exists(), "{}", table.path.display());
         }
         assert!(dir.join(MARKER).is_file());
@@ -838,10 +709,7 @@ mod tests {
         // gzip CSV.
         let file = File::open(dir.join("partsupp.csv.gz")).unwrap();
         let mut magic = [0u8; 2];
-        File::open(dir.join("partsupp.csv.gz"))
-            .unwrap()
-            .read_exact(&mut magic)
-            .unwrap();
+        File::open(dir.join("partsupp.csv.gz")).unwrap().read_exact(&mut magic).unwrap();
         assert_eq!(magic, [0x1f, 0x8b]);
         let read = FileCompressionType::GZIP.convert_read(file).unwrap();
         assert_eq!(csv_rows(read, PartSuppArrow::schema_ref()), 8000);
@@ -858,8 +726,7 @@ mod tests {
         assert_eq!(file.lines().count(), 25);
 
         // JSON array.
-        let region: serde_json::Value =
-            serde_json::from_reader(File::open(dir.join("region.json")).unwrap()).unwrap();
+        let region: serde_json::Value = serde_json::from_reader(File::open(dir.join("region.json")).unwrap()).unwrap();
         let region = region.as_array().unwrap();
         assert_eq!(region.len(), 5);
         assert_eq!(region[0]["r_name"], "AFRICA");
@@ -869,17 +736,11 @@ mod tests {
 
         // Regenerating is a no-op.
         let marker_time = fs::metadata(dir.join(MARKER)).unwrap().modified().unwrap();
-        let data_time = fs::metadata(dir.join("customer.csv"))
-            .unwrap()
-            .modified()
-            .unwrap();
+        let data_time = fs::metadata(dir.join("customer.csv")).unwrap().modified().unwrap();
         let again = generate_lake(&dir, DEFAULT_SCALE_FACTOR).unwrap();
         assert_eq!(again, summary);
         let marker_time2 = fs::metadata(dir.join(MARKER)).unwrap().modified().unwrap();
-        let data_time2 = fs::metadata(dir.join("customer.csv"))
-            .unwrap()
-            .modified()
-            .unwrap();
+        let data_time2 = fs::metadata(dir.join("customer.csv")).unwrap().modified().unwrap();
         assert_eq!((marker_time, data_time), (marker_time2, data_time2));
     }
 
@@ -936,10 +797,7 @@ mod tests {
         fs::write(foreign.join("customer.csv"), "a,b\n1,2\n").unwrap();
         let err = generate_lake(&foreign, 0.001).unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{err}");
-        assert_eq!(
-            fs::read_to_string(foreign.join("customer.csv")).unwrap(),
-            "a,b\n1,2\n"
-        );
+        assert_eq!(fs::read_to_string(foreign.join("customer.csv")).unwrap(), "a,b\n1,2\n");
         assert!(!foreign.join(MARKER).exists());
         assert!(!foreign.join(PARTIAL_MARKER).exists());
 
@@ -957,10 +815,8 @@ mod tests {
         parquet_rows(&broken.join("lineitem/part-0.parquet"));
 
         // Staging directories are cleaned up, also after the failure.
-        let mut names: Vec<_> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut names: Vec<_> =
+            fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
         assert_eq!(names, ["broken", "empty", "foreign", "other"]);
     }
@@ -976,13 +832,8 @@ mod tests {
 
     #[test]
     fn marker_round_trip() {
-        let tables = vec![DemoTable {
-            name: "t".into(),
-            format: "csv",
-            path: PathBuf::from("t.csv"),
-            rows: 3,
-            files: 1,
-        }];
+        let tables =
+            vec![DemoTable { name: "t".into(), format: "csv", path: PathBuf::from("t.csv"), rows: 3, files: 1 }];
         let tmp = tempfile::tempdir().unwrap();
         write_marker(tmp.path(), 0.1, &tables).unwrap();
         let text = fs::read_to_string(tmp.path().join(MARKER)).unwrap();

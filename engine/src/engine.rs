@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use datafusion::catalog::CatalogProviderList;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProviderList, TableProviderFactory};
-use datafusion::catalog::{CatalogProviderList, DynamicFileCatalog};
 use datafusion::common::TableReference;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
@@ -24,7 +24,7 @@ use object_store::path::Path as StorePath;
 use tarn_catalog::{Catalog, FileFormat, TableDefinition, TableEntry};
 
 use crate::error::{Error, Result};
-use crate::functions::{TarnUrlTableFactory, register_table_functions};
+use crate::functions::register_table_functions;
 use crate::lake::{self, TableSpec};
 use crate::provider::{Bridge, LakeTableFactory, TarnCatalogProvider, reject_system};
 use crate::result::{Batches, QueryResult, ResultKind, map_stream};
@@ -58,9 +58,7 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("catalog", &self.inner.bridge.catalog.path())
-            .finish_non_exhaustive()
+        f.debug_struct("Engine").field("catalog", &self.inner.bridge.catalog.path()).finish_non_exhaustive()
     }
 }
 
@@ -190,8 +188,7 @@ impl EngineBuilder {
         }
         if let Some(dir) = &self.temp_dir {
             runtime = runtime.with_disk_manager_builder(
-                DiskManagerBuilder::default()
-                    .with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.clone()])),
             );
         }
         let runtime = runtime.build_arc()?;
@@ -201,15 +198,13 @@ impl EngineBuilder {
             CATALOG_NAME.to_string(),
             Arc::new(TarnCatalogProvider::new(bridge.clone())) as Arc<dyn CatalogProvider>,
         );
-        let url_factory = Arc::new(TarnUrlTableFactory::new(bridge.clone()));
-        let catalog_list = Arc::new(DynamicFileCatalog::new(catalogs, url_factory));
 
         let lake_factory: Arc<dyn TableProviderFactory> = Arc::new(LakeTableFactory);
         let state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime)
             .with_default_features()
-            .with_catalog_list(catalog_list)
+            .with_catalog_list(catalogs)
             .with_table_factory("CSV".into(), lake_factory.clone())
             .with_table_factory("PARQUET".into(), lake_factory.clone())
             .with_table_factory("JSON".into(), lake_factory.clone())
@@ -218,9 +213,7 @@ impl EngineBuilder {
         let ctx = SessionContext::new_with_state(state);
         bridge.session.set(ctx.state_weak_ref());
         register_table_functions(&ctx, bridge.clone());
-        Ok(Engine {
-            inner: Arc::new(Inner { ctx, bridge }),
-        })
+        Ok(Engine { inner: Arc::new(Inner { ctx, bridge }) })
     }
 }
 
@@ -254,14 +247,7 @@ impl Engine {
 
     /// Schema that unqualified table names resolve in.
     pub fn default_schema(&self) -> String {
-        self.inner
-            .ctx
-            .state()
-            .config()
-            .options()
-            .catalog
-            .default_schema
-            .clone()
+        self.inner.ctx.state().config().options().catalog.default_schema.clone()
     }
 
     /// Parse a script with the session's SQL dialect.
@@ -278,13 +264,9 @@ impl Engine {
         let mut statements = self.parse(sql)?;
         match statements.len() {
             1 => self.execute(statements.remove(0)).await,
-            0 => Err(Error::Plan {
-                message: "no SQL statement given".into(),
-            }),
+            0 => Err(Error::Plan { message: "no SQL statement given".into() }),
             n => Err(Error::Plan {
-                message: format!(
-                    "{n} statements given where one was expected; use execute_script to run several"
-                ),
+                message: format!("{n} statements given where one was expected; use execute_script to run several"),
             }),
         }
     }
@@ -302,11 +284,7 @@ impl Engine {
     /// Run one parsed statement.
     pub async fn execute(&self, statement: ParsedStatement) -> Result<QueryResult> {
         match statement.kind {
-            TarnStatement::Attach {
-                path,
-                schema,
-                or_replace,
-            } => self.attach(&path, &schema, or_replace).await,
+            TarnStatement::Attach { path, schema, or_replace } => self.attach(&path, &schema, or_replace).await,
             TarnStatement::Detach { schema, if_exists } => self.detach(&schema, if_exists).await,
             TarnStatement::Refresh { table } => {
                 self.refresh_table(&table).await?;
@@ -319,21 +297,9 @@ impl Engine {
     async fn execute_datafusion(&self, mut stmt: DFStatement) -> Result<QueryResult> {
         crate::functions::rewrite_table_function_options(&mut stmt);
         if let DFStatement::Statement(s) = &stmt
-            && let SqlStatement::Comment {
-                object_type,
-                object_name,
-                comment,
-                if_exists,
-            } = s.as_ref()
+            && let SqlStatement::Comment { object_type, object_name, comment, if_exists } = s.as_ref()
         {
-            return self
-                .comment(
-                    *object_type,
-                    &object_name.to_string(),
-                    comment.as_deref(),
-                    *if_exists,
-                )
-                .await;
+            return self.comment(*object_type, &object_name.to_string(), comment.as_deref(), *if_exists).await;
         }
         let state = self.inner.ctx.state();
         let plan = state.statement_to_plan(stmt).await?;
@@ -351,11 +317,7 @@ impl Engine {
             None => {
                 let schema = Arc::new(df.schema().as_arrow().clone());
                 let stream = df.execute_stream().await?;
-                Ok(QueryResult::new(
-                    schema,
-                    ResultKind::Rows,
-                    map_stream(stream),
-                ))
+                Ok(QueryResult::new(schema, ResultKind::Rows, map_stream(stream)))
             }
         }
     }
@@ -370,52 +332,33 @@ impl Engine {
         if let Some(catalog) = reference.catalog()
             && catalog != CATALOG_NAME
         {
-            return Err(Error::NotFound {
-                kind: "catalog",
-                name: catalog.to_string(),
-            });
+            return Err(Error::NotFound { kind: "catalog", name: catalog.to_string() });
         }
-        let schema = reference
-            .schema()
-            .map(str::to_string)
-            .unwrap_or_else(|| self.default_schema());
+        let schema = reference.schema().map(str::to_string).unwrap_or_else(|| self.default_schema());
         Ok((schema, reference.table().to_string()))
     }
 
-    async fn create_external_table(
-        &self,
-        state: &SessionState,
-        cmd: &CreateExternalTable,
-    ) -> Result<QueryResult> {
+    async fn create_external_table(&self, state: &SessionState, cmd: &CreateExternalTable) -> Result<QueryResult> {
         let (schema, name) = self.resolve_reference(&cmd.name)?;
         reject_system(&schema)?;
         if cmd.if_not_exists && cmd.or_replace {
-            return Err(Error::Plan {
-                message: "IF NOT EXISTS and OR REPLACE cannot be used together".into(),
-            });
+            return Err(Error::Plan { message: "IF NOT EXISTS and OR REPLACE cannot be used together".into() });
         }
         if self.catalog().get_schema(&schema)?.is_none() {
-            return Err(Error::NotFound {
-                kind: "schema",
-                name: schema,
-            });
+            return Err(Error::NotFound { kind: "schema", name: schema });
         }
         if self.catalog().get_table(&schema, &name)?.is_some() {
             if cmd.if_not_exists {
                 return Ok(QueryResult::command("CREATE TABLE"));
             }
             if !cmd.or_replace {
-                return Err(Error::AlreadyExists {
-                    kind: "table",
-                    name: format!("{schema}.{name}"),
-                });
+                return Err(Error::AlreadyExists { kind: "table", name: format!("{schema}.{name}") });
             }
         }
         let spec = spec_from_command(cmd)?;
         let options = TarnOptions::from_state(state);
         let (def, files) = lake::inspect(state, &schema, &name, spec, &options).await?;
-        self.catalog()
-            .write(|tx| tx.create_table(&def, &files, cmd.if_not_exists, cmd.or_replace))?;
+        self.catalog().write(|tx| tx.create_table(&def, &files, cmd.if_not_exists, cmd.or_replace))?;
         Ok(QueryResult::command("CREATE TABLE"))
     }
 
@@ -434,12 +377,7 @@ impl Engine {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn register_table(
-        &self,
-        name: &str,
-        location: &str,
-        options: TableOptions,
-    ) -> Result<()> {
+    pub async fn register_table(&self, name: &str, location: &str, options: TableOptions) -> Result<()> {
         let (schema, table) = self.resolve_table_name(name)?;
         reject_system(&schema)?;
         let state = self.inner.ctx.state();
@@ -453,8 +391,7 @@ impl Engine {
         };
         let settings = TarnOptions::from_state(&state);
         let (def, files) = lake::inspect(&state, &schema, &table, spec, &settings).await?;
-        self.catalog()
-            .write(|tx| tx.create_table(&def, &files, false, false))?;
+        self.catalog().write(|tx| tx.create_table(&def, &files, false, false))?;
         Ok(())
     }
 
@@ -466,8 +403,7 @@ impl Engine {
     /// Drop a catalog table (its files are left alone).
     pub async fn drop_table(&self, name: &str, if_exists: bool) -> Result<()> {
         let (schema, table) = self.resolve_table_name(name)?;
-        self.catalog()
-            .write(|tx| tx.drop_table(&schema, &table, if_exists))?;
+        self.catalog().write(|tx| tx.drop_table(&schema, &table, if_exists))?;
         Ok(())
     }
 
@@ -478,15 +414,8 @@ impl Engine {
         let entry = self
             .catalog()
             .get_table(&schema, &table)?
-            .ok_or_else(|| Error::NotFound {
-                kind: "table",
-                name: format!("{schema}.{table}"),
-            })?;
-        let declared = entry
-            .def
-            .options
-            .get(DECLARED_SCHEMA_KEY)
-            .is_some_and(|v| v == "true");
+            .ok_or_else(|| Error::NotFound { kind: "table", name: format!("{schema}.{table}") })?;
+        let declared = entry.def.options.get(DECLARED_SCHEMA_KEY).is_some_and(|v| v == "true");
         let spec = TableSpec {
             location: entry.def.location.clone(),
             format: Some(entry.def.format),
@@ -498,8 +427,7 @@ impl Engine {
         let state = self.inner.ctx.state();
         let settings = TarnOptions::from_state(&state);
         let (def, files) = lake::inspect(&state, &schema, &table, spec, &settings).await?;
-        self.catalog()
-            .write(|tx| tx.replace_manifest(&schema, &table, &def.schema_def, &files))?;
+        self.catalog().write(|tx| tx.replace_manifest(&schema, &table, &def.schema_def, &files))?;
         Ok(())
     }
 
@@ -508,19 +436,13 @@ impl Engine {
     async fn attach(&self, path: &str, schema: &str, or_replace: bool) -> Result<QueryResult> {
         reject_system(schema)?;
         if !or_replace && self.catalog().get_schema(schema)?.is_some() {
-            return Err(Error::AlreadyExists {
-                kind: "schema",
-                name: schema.to_string(),
-            });
+            return Err(Error::AlreadyExists { kind: "schema", name: schema.to_string() });
         }
         let root = lake::normalize_location(path)?;
         let mut root_dir = root.clone();
         if !root_dir.ends_with('/') {
             if !root_dir.contains("://") {
-                let meta = std::fs::metadata(&root_dir).map_err(|e| Error::Io {
-                    path: root_dir.clone(),
-                    source: e,
-                })?;
+                let meta = std::fs::metadata(&root_dir).map_err(|e| Error::Io { path: root_dir.clone(), source: e })?;
                 if !meta.is_dir() {
                     return Err(Error::Plan {
                         message: format!("ATTACH needs a directory, and '{root_dir}' is a file"),
@@ -541,22 +463,18 @@ impl Engine {
             });
         }
         let settings = TarnOptions::from_state(&state);
-        let inspected: Vec<(TableDefinition, Vec<tarn_catalog::FileEntry>)> =
-            futures::stream::iter(candidates)
-                .map(|(name, location)| {
-                    let state = &state;
-                    let settings = &settings;
-                    async move {
-                        let spec = TableSpec {
-                            location,
-                            ..Default::default()
-                        };
-                        lake::inspect(state, schema, &name, spec, settings).await
-                    }
-                })
-                .buffered(4)
-                .try_collect()
-                .await?;
+        let inspected: Vec<(TableDefinition, Vec<tarn_catalog::FileEntry>)> = futures::stream::iter(candidates)
+            .map(|(name, location)| {
+                let state = &state;
+                let settings = &settings;
+                async move {
+                    let spec = TableSpec { location, ..Default::default() };
+                    lake::inspect(state, schema, &name, spec, settings).await
+                }
+            })
+            .buffered(4)
+            .try_collect()
+            .await?;
         let count = inspected.len();
         self.catalog().write(|tx| {
             if or_replace {
@@ -576,22 +494,16 @@ impl Engine {
         match self.catalog().get_schema(schema)? {
             None if if_exists => return Ok(QueryResult::command("DETACH")),
             None => {
-                return Err(Error::NotFound {
-                    kind: "schema",
-                    name: schema.to_string(),
-                });
+                return Err(Error::NotFound { kind: "schema", name: schema.to_string() });
             }
             Some(s) if s.attached_path.is_none() => {
                 return Err(Error::Plan {
-                    message: format!(
-                        "schema '{schema}' was not attached; use DROP SCHEMA {schema} CASCADE"
-                    ),
+                    message: format!("schema '{schema}' was not attached; use DROP SCHEMA {schema} CASCADE"),
                 });
             }
             Some(_) => {}
         }
-        self.catalog()
-            .write(|tx| tx.drop_schema(schema, true, true))?;
+        self.catalog().write(|tx| tx.drop_schema(schema, true, true))?;
         Ok(QueryResult::command("DETACH"))
     }
 
@@ -606,8 +518,7 @@ impl Engine {
         let result = match object {
             CommentObject::Table => {
                 let (schema, table) = self.resolve_table_name(name)?;
-                self.catalog()
-                    .write(|tx| tx.set_table_comment(&schema, &table, comment))
+                self.catalog().write(|tx| tx.set_table_comment(&schema, &table, comment))
             }
             CommentObject::Column => {
                 let (column, table_parts) = match parts.split_last() {
@@ -619,12 +530,9 @@ impl Engine {
                     }
                 };
                 let (schema, table) = self.resolve_table_name(&table_parts)?;
-                self.catalog()
-                    .write(|tx| tx.set_column_comment(&schema, &table, &column, comment))
+                self.catalog().write(|tx| tx.set_column_comment(&schema, &table, &column, comment))
             }
-            CommentObject::Schema => self
-                .catalog()
-                .write(|tx| tx.set_schema_comment(name, comment)),
+            CommentObject::Schema => self.catalog().write(|tx| tx.set_schema_comment(name, comment)),
             other => return Err(Error::Unsupported(format!("COMMENT ON {other}"))),
         };
         match result.map_err(Error::from) {
@@ -642,17 +550,12 @@ pub(crate) const DECLARED_SCHEMA_KEY: &str = "tarn.declared_schema";
 /// What a `CREATE EXTERNAL TABLE` asks for.
 pub(crate) fn spec_from_command(cmd: &CreateExternalTable) -> Result<TableSpec> {
     let format = FileFormat::parse(&cmd.file_type).ok_or_else(|| {
-        Error::Unsupported(format!(
-            "STORED AS {}: Tarn catalogs CSV, PARQUET and JSON files",
-            cmd.file_type
-        ))
+        Error::Unsupported(format!("STORED AS {}: Tarn catalogs CSV, PARQUET and JSON files", cmd.file_type))
     })?;
     let location = match cmd.locations.as_slice() {
         [one] => one.clone(),
         _ => {
-            return Err(Error::Unsupported(
-                "several LOCATIONs in one table; use a directory or a glob".into(),
-            ));
+            return Err(Error::Unsupported("several LOCATIONs in one table; use a directory or a glob".into()));
         }
     };
     if cmd.unbounded {
@@ -662,11 +565,7 @@ pub(crate) fn spec_from_command(cmd: &CreateExternalTable) -> Result<TableSpec> 
         return Err(Error::Unsupported("WITH ORDER on catalog tables".into()));
     }
     let declared = !cmd.schema.fields().is_empty();
-    let mut options: BTreeMap<String, String> = cmd
-        .options
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut options: BTreeMap<String, String> = cmd.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     if declared {
         options.insert(DECLARED_SCHEMA_KEY.into(), "true".into());
     }
@@ -674,8 +573,7 @@ pub(crate) fn spec_from_command(cmd: &CreateExternalTable) -> Result<TableSpec> 
         location,
         format: Some(format),
         options,
-        partition_columns: (!cmd.table_partition_cols.is_empty())
-            .then(|| cmd.table_partition_cols.clone()),
+        partition_columns: (!cmd.table_partition_cols.is_empty()).then(|| cmd.table_partition_cols.clone()),
         schema: declared.then(|| Arc::new(cmd.schema.as_arrow().clone())),
         comment: None,
     })
@@ -690,10 +588,7 @@ async fn attach_candidates(state: &SessionState, root: &str) -> Result<Vec<(Stri
     let listing = store
         .list_with_delimiter(Some(&prefix))
         .await
-        .map_err(|e| {
-            Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e)))
-                .with_path(root)
-        })?;
+        .map_err(|e| Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e))).with_path(root))?;
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     let mut add = |name: String, location: String| -> Result<()> {
         let table = table_name_for(&name);
@@ -725,12 +620,8 @@ async fn attach_candidates(state: &SessionState, root: &str) -> Result<Vec<(Stri
         let mut files = store.list(Some(folder));
         let mut has_data = false;
         while let Some(meta) = files.next().await {
-            let meta = meta.map_err(|e| {
-                Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e)))
-            })?;
-            if !lake::is_hidden(meta.location.as_ref())
-                && lake::detect_format(meta.location.as_ref()).is_some()
-            {
+            let meta = meta.map_err(|e| Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e))))?;
+            if !lake::is_hidden(meta.location.as_ref()) && lake::detect_format(meta.location.as_ref()).is_some() {
                 has_data = true;
                 break;
             }
@@ -744,16 +635,8 @@ async fn attach_candidates(state: &SessionState, root: &str) -> Result<Vec<(Stri
 
 /// A SQL-friendly table name from a file or folder name.
 fn table_name_for(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     if s.starts_with(|c: char| c.is_ascii_digit()) || s.is_empty() {
         s.insert(0, 't');
     }
@@ -765,9 +648,7 @@ fn command_tag(plan: &LogicalPlan) -> Option<String> {
     match plan {
         LogicalPlan::Ddl(ddl) => Some(
             match ddl {
-                DdlStatement::CreateExternalTable(_) | DdlStatement::CreateMemoryTable(_) => {
-                    "CREATE TABLE"
-                }
+                DdlStatement::CreateExternalTable(_) | DdlStatement::CreateMemoryTable(_) => "CREATE TABLE",
                 DdlStatement::CreateView(_) => "CREATE VIEW",
                 DdlStatement::CreateCatalogSchema(_) => "CREATE SCHEMA",
                 DdlStatement::CreateCatalog(_) => "CREATE CATALOG",
@@ -789,10 +670,7 @@ fn command_tag(plan: &LogicalPlan) -> Option<String> {
 /// writes (ATTACH) sleep inside their transaction, so a test can kill the
 /// process there and prove the catalog is left as it was.
 fn test_pause_before_commit() {
-    if let Some(ms) = std::env::var("TARN_TEST_PAUSE_BEFORE_COMMIT_MS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+    if let Some(ms) = std::env::var("TARN_TEST_PAUSE_BEFORE_COMMIT_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

@@ -121,18 +121,48 @@ impl Error {
     /// Attach a file path to a data error that lacks one.
     pub(crate) fn with_path(self, file: &str) -> Error {
         match self {
-            Error::Data {
-                path: None,
-                line,
-                message,
-            } => Error::Data {
-                path: Some(file.to_string()),
-                line,
-                message,
-            },
-            Error::Io { path, source } if path.is_empty() => Error::Io {
-                path: file.to_string(),
-                source,
+            Error::Data { path: None, line, message } => Error::Data { path: Some(file.to_string()), line, message },
+            Error::Io { path, source } if path.is_empty() => Error::Io { path: file.to_string(), source },
+            other => other,
+        }
+    }
+
+    /// A copy of this error (I/O sources are copied by kind and message).
+    fn duplicate(&self) -> Error {
+        match self {
+            Error::Syntax { message, line, column } => {
+                Error::Syntax { message: message.clone(), line: *line, column: *column }
+            }
+            Error::Plan { message } => Error::Plan { message: message.clone() },
+            Error::NotFound { kind, name } => Error::NotFound { kind, name: name.clone() },
+            Error::AlreadyExists { kind, name } => Error::AlreadyExists { kind, name: name.clone() },
+            Error::Io { path, source } => {
+                Error::Io { path: path.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
+            }
+            Error::Data { path, line, message } => {
+                Error::Data { path: path.clone(), line: *line, message: message.clone() }
+            }
+            Error::IncompatibleSchema { path, message } => {
+                Error::IncompatibleSchema { path: path.clone(), message: message.clone() }
+            }
+            Error::Config(m) => Error::Config(m.clone()),
+            Error::Unsupported(m) => Error::Unsupported(m.clone()),
+            Error::Execution(m) => Error::Execution(m.clone()),
+            Error::ResourcesExhausted(m) => Error::ResourcesExhausted(m.clone()),
+            Error::Cancelled => Error::Cancelled,
+            Error::Catalog(e) => Error::Execution(e.to_string()),
+            Error::Internal(m) => Error::Internal(m.clone()),
+        }
+    }
+
+    /// A data error found in a byte range of a file that starts after its
+    /// first line: the reader's line numbers count from the range, not the file.
+    pub(crate) fn in_range_from(self, offset: u64) -> Error {
+        match self {
+            Error::Data { path, line: Some(_), message } if offset > 0 => Error::Data {
+                path,
+                line: None,
+                message: format!("{message} (line counted from byte offset {offset} of the file)"),
             },
             other => other,
         }
@@ -146,30 +176,17 @@ impl Error {
 impl From<CatalogError> for Error {
     fn from(e: CatalogError) -> Self {
         match e {
-            CatalogError::SchemaExists { name } => Error::AlreadyExists {
-                kind: "schema",
-                name,
-            },
-            CatalogError::SchemaNotFound { name } => Error::NotFound {
-                kind: "schema",
-                name,
-            },
-            CatalogError::TableExists { schema, name } => Error::AlreadyExists {
-                kind: "table",
-                name: format!("{schema}.{name}"),
-            },
-            CatalogError::TableNotFound { schema, name } => Error::NotFound {
-                kind: "table",
-                name: format!("{schema}.{name}"),
-            },
-            CatalogError::ColumnNotFound {
-                schema,
-                table,
-                column,
-            } => Error::NotFound {
-                kind: "column",
-                name: format!("{schema}.{table}.{column}"),
-            },
+            CatalogError::SchemaExists { name } => Error::AlreadyExists { kind: "schema", name },
+            CatalogError::SchemaNotFound { name } => Error::NotFound { kind: "schema", name },
+            CatalogError::TableExists { schema, name } => {
+                Error::AlreadyExists { kind: "table", name: format!("{schema}.{name}") }
+            }
+            CatalogError::TableNotFound { schema, name } => {
+                Error::NotFound { kind: "table", name: format!("{schema}.{name}") }
+            }
+            CatalogError::ColumnNotFound { schema, table, column } => {
+                Error::NotFound { kind: "column", name: format!("{schema}.{table}.{column}") }
+            }
             other => Error::Catalog(other),
         }
     }
@@ -199,17 +216,12 @@ fn classify(e: DataFusionError) -> Error {
         DataFusionError::ExecutionJoin(je) => Error::Internal(je.to_string()),
         DataFusionError::ResourcesExhausted(m) => Error::ResourcesExhausted(m),
         DataFusionError::Internal(m) => Error::Internal(m),
-        DataFusionError::IoError(io) => Error::Io {
-            path: String::new(),
-            source: io,
-        },
+        DataFusionError::IoError(io) => Error::Io { path: String::new(), source: io },
         DataFusionError::ObjectStore(os) => object_store(*os),
         DataFusionError::ArrowError(ae, _) => arrow(*ae),
-        DataFusionError::ParquetError(pe) => Error::Data {
-            path: None,
-            line: None,
-            message: format!("invalid Parquet: {pe}"),
-        },
+        DataFusionError::ParquetError(pe) => {
+            Error::Data { path: None, line: None, message: format!("invalid Parquet: {pe}") }
+        }
         DataFusionError::Context(ctx, inner) => match classify(*inner) {
             Error::Internal(m) => Error::Internal(format!("{ctx}: {m}")),
             Error::Execution(m) => Error::Execution(format!("{ctx}: {m}")),
@@ -229,10 +241,17 @@ fn classify(e: DataFusionError) -> Error {
     }
 }
 
+/// Classify an error we only hold a reference to (shared between partitions).
 fn shared_error(e: &DataFusionError) -> Error {
     match e {
         DataFusionError::ResourcesExhausted(m) => Error::ResourcesExhausted(m.clone()),
         DataFusionError::Internal(m) => Error::Internal(m.clone()),
+        DataFusionError::Shared(inner) => shared_error(inner),
+        DataFusionError::Context(_, inner) => shared_error(inner),
+        DataFusionError::External(ext) => match ext.downcast_ref::<Error>() {
+            Some(tarn) => tarn.duplicate(),
+            None => Error::Execution(ext.to_string()),
+        },
         other => Error::Execution(other.to_string()),
     }
 }
@@ -255,20 +274,16 @@ fn external(ext: Box<dyn std::error::Error + Send + Sync>) -> Error {
         Err(ext) => ext,
     };
     match ext.downcast::<std::io::Error>() {
-        Ok(io) => Error::Io {
-            path: String::new(),
-            source: *io,
-        },
+        Ok(io) => Error::Io { path: String::new(), source: *io },
         Err(ext) => Error::Execution(ext.to_string()),
     }
 }
 
 fn object_store(e: object_store::Error) -> Error {
     match e {
-        object_store::Error::NotFound { path, source } => Error::Io {
-            path,
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, source.to_string()),
-        },
+        object_store::Error::NotFound { path, source } => {
+            Error::Io { path, source: std::io::Error::new(std::io::ErrorKind::NotFound, source.to_string()) }
+        }
         other => {
             let msg = other.to_string();
             // The local store reports permission problems as generic errors that name the path.
@@ -277,10 +292,7 @@ fn object_store(e: object_store::Error) -> Error {
             } else {
                 std::io::ErrorKind::Other
             };
-            Error::Io {
-                path: String::new(),
-                source: std::io::Error::new(kind, msg),
-            }
+            Error::Io { path: String::new(), source: std::io::Error::new(kind, msg) }
         }
     }
 }
@@ -288,23 +300,20 @@ fn object_store(e: object_store::Error) -> Error {
 fn arrow(e: ArrowError) -> Error {
     match e {
         ArrowError::ExternalError(ext) => external(ext),
-        ArrowError::IoError(msg, io) => Error::Io {
-            path: String::new(),
-            source: std::io::Error::new(io.kind(), msg),
-        },
-        ArrowError::ParseError(m)
-        | ArrowError::CsvError(m)
-        | ArrowError::JsonError(m)
-        | ArrowError::CastError(m) => Error::Data {
-            path: None,
-            line: line_of(&m),
-            message: m,
-        },
-        ArrowError::ParquetError(m) => Error::Data {
-            path: None,
-            line: None,
-            message: format!("invalid Parquet: {m}"),
-        },
+        ArrowError::IoError(msg, io) => Error::Io { path: String::new(), source: std::io::Error::new(io.kind(), msg) },
+        ArrowError::ParseError(m) if m.starts_with("Error while parsing value") => {
+            // Arrow counts these lines from 0 (the header is line 0); users count from 1.
+            let line = line_of(&m).map(|l| l + 1);
+            let message = match (line_of(&m), line) {
+                (Some(old), Some(new)) => m.replacen(&format!("at line {old}"), &format!("at line {new}"), 1),
+                _ => m,
+            };
+            Error::Data { path: None, line, message }
+        }
+        ArrowError::ParseError(m) | ArrowError::CsvError(m) | ArrowError::JsonError(m) | ArrowError::CastError(m) => {
+            Error::Data { path: None, line: line_of(&m), message: m }
+        }
+        ArrowError::ParquetError(m) => Error::Data { path: None, line: None, message: format!("invalid Parquet: {m}") },
         ArrowError::ComputeError(m) | ArrowError::InvalidArgumentError(m) => Error::Execution(m),
         ArrowError::DivideByZero => Error::Execution("division by zero".into()),
         ArrowError::ArithmeticOverflow(m) => Error::Execution(format!("arithmetic overflow: {m}")),
@@ -323,17 +332,12 @@ fn execution(m: String) -> Error {
 
 /// DataFusion and sqlparser write positions as "... at Line: 2, Column: 8".
 fn syntax(m: String) -> Error {
-    let message = m
-        .strip_prefix("sql parser error: ")
-        .unwrap_or(&m)
-        .to_string();
+    let message = m.strip_prefix("sql parser error: ").unwrap_or(&m).to_string();
     let (line, column) = match message.rfind("Line: ") {
         Some(i) => {
             let rest = &message[i + 6..];
             let line = leading_number(rest);
-            let column = rest
-                .find("Column: ")
-                .and_then(|j| leading_number(&rest[j + 8..]));
+            let column = rest.find("Column: ").and_then(|j| leading_number(&rest[j + 8..]));
             (line, column)
         }
         None => (None, None),
@@ -342,11 +346,7 @@ fn syntax(m: String) -> Error {
         Some(i) => message[..i].to_string(),
         None => message,
     };
-    Error::Syntax {
-        message,
-        line,
-        column,
-    }
+    Error::Syntax { message, line, column }
 }
 
 fn leading_number(s: &str) -> Option<u64> {
@@ -368,15 +368,9 @@ mod tests {
 
     #[test]
     fn syntax_position_is_extracted() {
-        let e = syntax(
-            "sql parser error: Expected: an expression, found: from at Line: 2, Column: 8".into(),
-        );
+        let e = syntax("sql parser error: Expected: an expression, found: from at Line: 2, Column: 8".into());
         match e {
-            Error::Syntax {
-                message,
-                line,
-                column,
-            } => {
+            Error::Syntax { message, line, column } => {
                 assert_eq!(message, "Expected: an expression, found: from");
                 assert_eq!((line, column), (Some(2), Some(8)));
             }

@@ -1,5 +1,5 @@
 //! Querying files without registering them: `SELECT … FROM 'data/*.csv'`
-//! (a [`UrlTableFactory`]) and the table functions `read_csv`,
+//! (resolved by the schema provider through `adhoc_table`) and the table functions `read_csv`,
 //! `read_parquet` and `read_json`. Both inspect files the same way catalog
 //! tables do (format from the extension, CSV sniffing, schema merging).
 //!
@@ -12,16 +12,15 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use datafusion::catalog::TableFunctionArgs;
-use datafusion::catalog::{TableFunctionImpl, TableProvider, UrlTableFactory};
+use datafusion::catalog::{TableFunctionImpl, TableProvider};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArgOperator,
-    TableFactor, Value, VisitMut, VisitorMut,
+    BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArgOperator, TableFactor, Value, VisitMut,
+    VisitorMut,
 };
 use tarn_catalog::FileFormat;
 
@@ -43,7 +42,7 @@ fn df_err(e: Error) -> DataFusionError {
 }
 
 /// Build an ad-hoc (unregistered) table over `location`.
-async fn adhoc_table(
+pub(crate) async fn adhoc_table(
     bridge: &Bridge,
     location: &str,
     format: Option<FileFormat>,
@@ -53,48 +52,15 @@ async fn adhoc_table(
     let mut settings = TarnOptions::from_state(&state);
     // Ad-hoc scans need no manifest statistics.
     settings.collect_statistics = false;
-    let spec = TableSpec {
-        location: location.to_string(),
-        format,
-        options,
-        ..Default::default()
-    };
+    let spec = TableSpec { location: location.to_string(), format, options, ..Default::default() };
     let (def, _) = lake::inspect(&state, "", location, spec, &settings).await?;
     Ok(Arc::new(LakeTable::new(&state, def, None)?))
 }
 
-/// Resolves `FROM 'path'` and `FROM 's3://…'` table names to ad-hoc tables.
-#[derive(Debug)]
-pub(crate) struct TarnUrlTableFactory {
-    bridge: Arc<Bridge>,
-}
-
-impl TarnUrlTableFactory {
-    pub(crate) fn new(bridge: Arc<Bridge>) -> Self {
-        Self { bridge }
-    }
-}
-
 /// Whether a table name is meant as a path: it has a separator, a URL scheme
 /// or a data-file extension. Other unknown names are "table not found".
-fn looks_like_path(name: &str) -> bool {
-    name.contains('/')
-        || name.contains("://")
-        || lake::detect_format(name).is_some()
-        || name.contains('*')
-}
-
-#[async_trait]
-impl UrlTableFactory for TarnUrlTableFactory {
-    async fn try_new(&self, url: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        if !looks_like_path(url) {
-            return Ok(None);
-        }
-        let table = adhoc_table(&self.bridge, url, None, BTreeMap::new())
-            .await
-            .map_err(df_err)?;
-        Ok(Some(table))
-    }
+pub(crate) fn looks_like_path(name: &str) -> bool {
+    name.contains('/') || name.contains("://") || lake::detect_format(name).is_some() || name.contains('*')
 }
 
 /// `read_csv(path, [name, value]…)` and friends.
@@ -111,9 +77,7 @@ impl TableFunctionImpl for ReadFiles {
         let (location, mut options) = parse_args(self.name, self.format, exprs).map_err(df_err)?;
         let format = match options.remove("tarn.format") {
             Some(f) => Some(FileFormat::parse(&f).ok_or_else(|| {
-                df_err(Error::Plan {
-                    message: format!("{}: unknown format '{f}' (csv, parquet or json)", self.name),
-                })
+                df_err(Error::Plan { message: format!("{}: unknown format '{f}' (csv, parquet or json)", self.name) })
             })?),
             None => self.format,
         };
@@ -127,10 +91,8 @@ impl TableFunctionImpl for ReadFiles {
                 .map_err(|e| Error::internal(format!("cannot start a runtime: {e}")))?;
             runtime.block_on(adhoc_table(&bridge, &location, format, options))
         });
-        let table = handle
-            .join()
-            .map_err(|_| df_err(Error::internal("file inspection thread panicked")))?
-            .map_err(df_err)?;
+        let table =
+            handle.join().map_err(|_| df_err(Error::internal("file inspection thread panicked")))?.map_err(df_err)?;
         Ok(table)
     }
 }
@@ -138,9 +100,9 @@ impl TableFunctionImpl for ReadFiles {
 fn literal_string(e: &Expr) -> Option<String> {
     match e {
         Expr::Literal(v, _) => match v {
-            ScalarValue::Utf8(Some(s))
-            | ScalarValue::LargeUtf8(Some(s))
-            | ScalarValue::Utf8View(Some(s)) => Some(s.clone()),
+            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+                Some(s.clone())
+            }
             ScalarValue::Null => None,
             other => Some(other.to_string()),
         },
@@ -167,9 +129,7 @@ fn option_key(format: Option<FileFormat>, name: &str) -> Result<String> {
             return Err(Error::Plan {
                 message: format!(
                     "unknown option '{other}' for {}; known: header, delim, quote, escape, nullstr, compression, comment",
-                    format
-                        .map(|f| f.to_string())
-                        .unwrap_or_else(|| "read_files".into())
+                    format.map(|f| f.to_string()).unwrap_or_else(|| "read_files".into())
                 ),
             });
         }
@@ -177,26 +137,17 @@ fn option_key(format: Option<FileFormat>, name: &str) -> Result<String> {
     Ok(format!("format.{key}"))
 }
 
-fn parse_args(
-    name: &str,
-    format: Option<FileFormat>,
-    exprs: &[Expr],
-) -> Result<(String, BTreeMap<String, String>)> {
-    let usage = || Error::Plan {
-        message: format!("{name}(path [, option => value]…) needs a path string first"),
-    };
+fn parse_args(name: &str, format: Option<FileFormat>, exprs: &[Expr]) -> Result<(String, BTreeMap<String, String>)> {
+    let usage = || Error::Plan { message: format!("{name}(path [, option => value]…) needs a path string first") };
     let (first, rest) = exprs.split_first().ok_or_else(usage)?;
     let location = literal_string(first).ok_or_else(usage)?;
     if rest.len() % 2 != 0 {
-        return Err(Error::Plan {
-            message: format!("{name}: options come as name => value pairs"),
-        });
+        return Err(Error::Plan { message: format!("{name}: options come as name => value pairs") });
     }
     let mut options = BTreeMap::new();
     for pair in rest.chunks(2) {
-        let key = literal_string(&pair[0]).ok_or_else(|| Error::Plan {
-            message: format!("{name}: option names must be identifiers"),
-        })?;
+        let key = literal_string(&pair[0])
+            .ok_or_else(|| Error::Plan { message: format!("{name}: option names must be identifiers") })?;
         let value = literal_string(&pair[1]).unwrap_or_default();
         let key = option_key(format, &key)?;
         let value = match key.as_str() {
@@ -210,14 +161,7 @@ fn parse_args(
 
 pub(crate) fn register_table_functions(ctx: &SessionContext, bridge: Arc<Bridge>) {
     for (name, format) in TABLE_FUNCTIONS {
-        ctx.register_udtf(
-            name,
-            Arc::new(ReadFiles {
-                name,
-                format,
-                bridge: bridge.clone(),
-            }),
-        );
+        ctx.register_udtf(name, Arc::new(ReadFiles { name, format, bridge: bridge.clone() }));
     }
 }
 
@@ -228,19 +172,14 @@ pub(crate) fn rewrite_table_function_options(statement: &mut datafusion::sql::pa
     impl VisitorMut for Rewriter {
         type Break = ();
         fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-            let TableFactor::Table {
-                name,
-                args: Some(args),
-                ..
-            } = factor
-            else {
+            let TableFactor::Table { name, args: Some(args), .. } = factor else {
                 return ControlFlow::Continue(());
             };
-            let is_ours = name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| {
-                TABLE_FUNCTIONS
-                    .iter()
-                    .any(|(n, _)| i.value.eq_ignore_ascii_case(n))
-            });
+            let is_ours = name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .is_some_and(|i| TABLE_FUNCTIONS.iter().any(|(n, _)| i.value.eq_ignore_ascii_case(n)));
             if !is_ours {
                 return ControlFlow::Continue(());
             }
@@ -251,9 +190,7 @@ pub(crate) fn rewrite_table_function_options(statement: &mut datafusion::sql::pa
                         name,
                         arg: FunctionArgExpr::Expr(value),
                         operator:
-                            FunctionArgOperator::RightArrow
-                            | FunctionArgOperator::Equals
-                            | FunctionArgOperator::Assignment,
+                            FunctionArgOperator::RightArrow | FunctionArgOperator::Equals | FunctionArgOperator::Assignment,
                     } => {
                         out.push(string_arg(&name.value));
                         out.push(value_arg(value));
@@ -267,13 +204,11 @@ pub(crate) fn rewrite_table_function_options(statement: &mut datafusion::sql::pa
                             out.push(string_arg(&ident.value));
                             out.push(value_arg(*right));
                         }
-                        left => out.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(
-                            SqlExpr::BinaryOp {
-                                left: Box::new(left),
-                                op: BinaryOperator::Eq,
-                                right,
-                            },
-                        ))),
+                        left => out.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::BinaryOp {
+                            left: Box::new(left),
+                            op: BinaryOperator::Eq,
+                            right,
+                        }))),
                     },
                     other => out.push(other),
                 }
@@ -286,17 +221,13 @@ pub(crate) fn rewrite_table_function_options(statement: &mut datafusion::sql::pa
         datafusion::sql::parser::Statement::Statement(s) => {
             let _ = s.visit(&mut Rewriter);
         }
-        datafusion::sql::parser::Statement::Explain(e) => {
-            rewrite_table_function_options(&mut e.statement)
-        }
+        datafusion::sql::parser::Statement::Explain(e) => rewrite_table_function_options(&mut e.statement),
         _ => {}
     }
 }
 
 fn string_arg(s: &str) -> FunctionArg {
-    FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::value(
-        Value::SingleQuotedString(s.to_string()),
-    )))
+    FunctionArg::Unnamed(FunctionArgExpr::Expr(SqlExpr::value(Value::SingleQuotedString(s.to_string()))))
 }
 
 /// Values become strings: identifiers and booleans by their text.
@@ -320,24 +251,17 @@ mod tests {
 
     #[test]
     fn named_options_become_pairs() {
-        let mut s =
-            DFParser::parse_sql("select * from read_csv('a.csv', header => false, delim = ';')")
-                .unwrap()
-                .pop_front()
-                .unwrap();
+        let mut s = DFParser::parse_sql("select * from read_csv('a.csv', header => false, delim = ';')")
+            .unwrap()
+            .pop_front()
+            .unwrap();
         rewrite_table_function_options(&mut s);
-        assert_eq!(
-            s.to_string(),
-            "SELECT * FROM read_csv('a.csv', 'header', 'false', 'delim', ';')"
-        );
+        assert_eq!(s.to_string(), "SELECT * FROM read_csv('a.csv', 'header', 'false', 'delim', ';')");
     }
 
     #[test]
     fn option_names() {
-        assert_eq!(
-            option_key(Some(FileFormat::Csv), "HEADER").unwrap(),
-            "format.has_header"
-        );
+        assert_eq!(option_key(Some(FileFormat::Csv), "HEADER").unwrap(), "format.has_header");
         assert!(option_key(Some(FileFormat::Csv), "bogus").is_err());
     }
 }

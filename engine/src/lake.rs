@@ -15,9 +15,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
 use datafusion::datasource::file_format::FileFormat as DfFileFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::execution::context::SessionState;
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
@@ -45,33 +43,17 @@ pub(crate) struct TableSpec {
 }
 
 /// Compression suffixes Tarn recognizes, with DataFusion's names for them.
-const COMPRESSIONS: [(&str, &str); 4] = [
-    (".gz", "GZIP"),
-    (".zst", "ZSTD"),
-    (".bz2", "BZIP2"),
-    (".xz", "XZ"),
-];
+const COMPRESSIONS: [(&str, &str); 4] = [(".gz", "GZIP"), (".zst", "ZSTD"), (".bz2", "BZIP2"), (".xz", "XZ")];
 
 /// Split a file name into (format, compression, data-file suffix).
 pub(crate) fn detect_format(name: &str) -> Option<(FileFormat, Option<&'static str>, String)> {
     let lower = name.to_ascii_lowercase();
     let (stem, compression, comp_suffix) = COMPRESSIONS
         .iter()
-        .find_map(|(suffix, c)| {
-            lower
-                .strip_suffix(suffix)
-                .map(|s| (s.to_string(), Some(*c), *suffix))
-        })
+        .find_map(|(suffix, c)| lower.strip_suffix(suffix).map(|s| (s.to_string(), Some(*c), *suffix)))
         .unwrap_or((lower.clone(), None, ""));
     let (format, ext) = if stem.ends_with(".parquet") || stem.ends_with(".pq") {
-        (
-            FileFormat::Parquet,
-            if stem.ends_with(".pq") {
-                ".pq"
-            } else {
-                ".parquet"
-            },
-        )
+        (FileFormat::Parquet, if stem.ends_with(".pq") { ".pq" } else { ".parquet" })
     } else if stem.ends_with(".csv") {
         (FileFormat::Csv, ".csv")
     } else if stem.ends_with(".tsv") {
@@ -98,10 +80,7 @@ pub(crate) fn normalize_location(location: &str) -> Result<String> {
         return Ok(location.to_string());
     }
     let trailing = location.ends_with('/');
-    let path = std::path::absolute(location).map_err(|e| Error::Io {
-        path: location.to_string(),
-        source: e,
-    })?;
+    let path = std::path::absolute(location).map_err(|e| Error::Io { path: location.to_string(), source: e })?;
     let mut s = path.to_string_lossy().to_string();
     if (trailing || (!has_glob(&s) && path.is_dir())) && !s.ends_with('/') {
         s.push('/');
@@ -119,20 +98,11 @@ fn check_local(location: &str) -> Result<()> {
         return Ok(());
     }
     let path = Path::new(location);
-    let meta = std::fs::metadata(path).map_err(|e| Error::Io {
-        path: location.to_string(),
-        source: e,
-    })?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::Io { path: location.to_string(), source: e })?;
     if meta.is_dir() {
-        std::fs::read_dir(path).map_err(|e| Error::Io {
-            path: location.to_string(),
-            source: e,
-        })?;
+        std::fs::read_dir(path).map_err(|e| Error::Io { path: location.to_string(), source: e })?;
     } else {
-        std::fs::File::open(path).map_err(|e| Error::Io {
-            path: location.to_string(),
-            source: e,
-        })?;
+        std::fs::File::open(path).map_err(|e| Error::Io { path: location.to_string(), source: e })?;
     }
     Ok(())
 }
@@ -146,11 +116,8 @@ pub(crate) fn file_format(
     let factory = state
         .get_file_format_factory(format.as_str())
         .ok_or_else(|| Error::internal(format!("no file format factory for {format}")))?;
-    let df_options: HashMap<String, String> = options
-        .iter()
-        .filter(|(k, _)| !k.starts_with("tarn."))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let df_options: HashMap<String, String> =
+        options.iter().filter(|(k, _)| !k.starts_with("tarn.")).map(|(k, v)| (k.clone(), v.clone())).collect();
     Ok(factory.create(state, &df_options)?)
 }
 
@@ -173,9 +140,7 @@ async fn list_files(
 
 /// Files and folders starting with `.` or `_` (`_SUCCESS`, `.crc`) are not data.
 pub(crate) fn is_hidden(path: &str) -> bool {
-    path.rsplit('/')
-        .next()
-        .is_some_and(|name| name.starts_with('.') || name.starts_with('_'))
+    path.rsplit('/').next().is_some_and(|name| name.starts_with('.') || name.starts_with('_'))
 }
 
 /// A file's path as the user knows it: a local path or the store's URL.
@@ -188,16 +153,10 @@ fn display_path(url: &ListingTableUrl, meta: &ObjectMeta) -> String {
 }
 
 /// Read the first bytes of a file (for sniffing).
-async fn head_bytes(
-    store: &Arc<dyn ObjectStore>,
-    url: &ListingTableUrl,
-    meta: &ObjectMeta,
-    n: u64,
-) -> Result<Vec<u8>> {
+async fn head_bytes(store: &Arc<dyn ObjectStore>, url: &ListingTableUrl, meta: &ObjectMeta, n: u64) -> Result<Vec<u8>> {
     let end = meta.size.min(n);
     let data = store.get_range(&meta.location, 0..end).await.map_err(|e| {
-        Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e)))
-            .with_path(&display_path(url, meta))
+        Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e))).with_path(&display_path(url, meta))
     })?;
     Ok(data.to_vec())
 }
@@ -221,12 +180,7 @@ pub(crate) async fn inspect(
     // Format and extension: declared, or from the location's name, or from the first file found.
     let mut options = spec.options.clone();
     let declared_ext = options.get(EXTENSION_KEY).cloned();
-    let name_hint = location
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let name_hint = location.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string();
     let mut detected = detect_format(&name_hint);
     let mut files = if url.is_collection() || has_glob(&location) {
         let all = list_files(state, &url, &store, declared_ext.as_deref().unwrap_or("")).await?;
@@ -254,17 +208,10 @@ pub(crate) async fn inspect(
         _ => String::new(),
     };
     if let Some((_, Some(compression), _)) = &detected {
-        options
-            .entry("format.compression".into())
-            .or_insert_with(|| compression.to_string());
+        options.entry("format.compression".into()).or_insert_with(|| compression.to_string());
     }
     if !extension.is_empty() {
-        files.retain(|m| {
-            m.location
-                .as_ref()
-                .to_ascii_lowercase()
-                .ends_with(&extension)
-        });
+        files.retain(|m| m.location.as_ref().to_ascii_lowercase().ends_with(&extension));
         options.insert(EXTENSION_KEY.into(), extension.clone());
     }
     if files.is_empty() && spec.schema.is_none() {
@@ -303,13 +250,9 @@ pub(crate) async fn inspect(
     let schema_def = match &spec.schema {
         Some(s) => s.clone(),
         None => {
-            let per_file = infer_each(state, &store, &url, &df_format, &files, concurrency).await?;
+            let per_file = infer_each(state, &store, &url, &df_format, &files, format, concurrency).await?;
             let merged = merge_file_schemas(&per_file, format)?;
-            if format == FileFormat::Csv
-                && per_file
-                    .iter()
-                    .any(|(_, s)| s.fields().len() < merged.fields().len())
-            {
+            if format == FileFormat::Csv && per_file.iter().any(|(_, s)| s.fields().len() < merged.fields().len()) {
                 // Older files lack columns added later (at the end): read them with nulls there.
                 options.insert("format.truncated_rows".into(), "true".into());
                 df_format = file_format(state, format, &options)?;
@@ -320,27 +263,13 @@ pub(crate) async fn inspect(
                 .filter(|f| !partition_columns.contains(f.name()))
                 .map(|f| f.as_ref().clone())
                 .collect();
-            fields.extend(
-                partition_columns
-                    .iter()
-                    .map(|c| Field::new(c, DataType::Utf8, true)),
-            );
+            fields.extend(partition_columns.iter().map(|c| Field::new(c, DataType::Utf8, true)));
             Arc::new(Schema::new(fields))
         }
     };
     let file_schema = file_schema_of(&schema_def, &partition_columns)?;
-    let entries = manifest(
-        state,
-        &store,
-        &url,
-        &df_format,
-        file_schema,
-        &files,
-        format,
-        collect_statistics,
-        concurrency,
-    )
-    .await?;
+    let entries =
+        manifest(state, &store, &url, &df_format, file_schema, &files, format, collect_statistics, concurrency).await?;
     let def = TableDefinition {
         schema: schema_name.to_string(),
         name: table_name.to_string(),
@@ -370,31 +299,19 @@ async fn sniff_csv_options(
     if extension.ends_with(".tsv") && need_delim {
         options.insert("format.delimiter".into(), "\t".into());
     }
-    let compressed = options
-        .get("format.compression")
-        .is_some_and(|c| c != "UNCOMPRESSED");
+    let compressed = options.get("format.compression").is_some_and(|c| c != "UNCOMPRESSED");
     if compressed {
         // Sniffing compressed files would mean decompressing; assume the common dialect.
-        options
-            .entry("format.has_header".into())
-            .or_insert_with(|| "true".into());
+        options.entry("format.has_header".into()).or_insert_with(|| "true".into());
         return Ok(());
     }
     let head = head_bytes(store, url, first, 64 * 1024).await?;
     let text = String::from_utf8_lossy(&head);
-    let declared = options
-        .get("format.delimiter")
-        .and_then(|d| d.bytes().next());
-    let quote = options
-        .get("format.quote")
-        .and_then(|q| q.bytes().next())
-        .unwrap_or(b'"');
+    let declared = options.get("format.delimiter").and_then(|d| d.bytes().next());
+    let quote = options.get("format.quote").and_then(|q| q.bytes().next()).unwrap_or(b'"');
     let sniffed = crate::sniff::sniff_csv(&text, declared, quote, head.len() as u64 == first.size);
     if need_delim && !options.contains_key("format.delimiter") {
-        options.insert(
-            "format.delimiter".into(),
-            (sniffed.delimiter as char).to_string(),
-        );
+        options.insert("format.delimiter".into(), (sniffed.delimiter as char).to_string());
     }
     if need_header {
         options.insert("format.has_header".into(), sniffed.has_header.to_string());
@@ -408,18 +325,10 @@ fn discover_partitions(url: &ListingTableUrl, files: &[ObjectMeta]) -> Result<Ve
     let prefix = url.prefix().as_ref();
     let mut keys: Option<Vec<String>> = None;
     for f in files {
-        let rel = f
-            .location
-            .as_ref()
-            .strip_prefix(prefix)
-            .unwrap_or(f.location.as_ref())
-            .trim_start_matches('/');
+        let rel = f.location.as_ref().strip_prefix(prefix).unwrap_or(f.location.as_ref()).trim_start_matches('/');
         let mut parts: Vec<&str> = rel.split('/').collect();
         parts.pop(); // file name
-        let these: Vec<String> = parts
-            .iter()
-            .filter_map(|p| p.split_once('=').map(|(k, _)| k.to_string()))
-            .collect();
+        let these: Vec<String> = parts.iter().filter_map(|p| p.split_once('=').map(|(k, _)| k.to_string())).collect();
         match &keys {
             None => keys = Some(these),
             Some(k) if *k == these => {}
@@ -442,6 +351,7 @@ async fn infer_each(
     url: &ListingTableUrl,
     format: &Arc<dyn DfFileFormat>,
     files: &[ObjectMeta],
+    kind: FileFormat,
     concurrency: usize,
 ) -> Result<Vec<(String, SchemaRef)>> {
     futures::stream::iter(files.iter().cloned())
@@ -449,11 +359,10 @@ async fn infer_each(
             let path = display_path(url, &meta);
             async move {
                 if meta.size == 0 {
-                    return Err(Error::Data {
-                        path: Some(path),
-                        line: None,
-                        message: "the file is empty".into(),
-                    });
+                    return Err(Error::Data { path: Some(path), line: None, message: "the file is empty".into() });
+                }
+                if kind == FileFormat::Parquet {
+                    check_parquet_footer(store, &meta, &path).await?;
                 }
                 let schema = format
                     .infer_schema(state as &dyn Session, store, std::slice::from_ref(&meta))
@@ -474,18 +383,35 @@ async fn infer_each(
         .await
 }
 
+/// A Parquet file ends with its footer length and `PAR1`. Check both before
+/// a decoder sees the file, so a truncated or foreign file is reported as
+/// such (the decoder would trust a bogus length).
+async fn check_parquet_footer(store: &Arc<dyn ObjectStore>, meta: &ObjectMeta, path: &str) -> Result<()> {
+    let bad = |message: String| Error::Data { path: Some(path.to_string()), line: None, message };
+    if meta.size < 12 {
+        return Err(bad(format!("not a Parquet file: {} bytes is too short", meta.size)));
+    }
+    let tail = store
+        .get_range(&meta.location, meta.size - 8..meta.size)
+        .await
+        .map_err(|e| Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e))).with_path(path))?;
+    if &tail[4..8] != b"PAR1" {
+        return Err(bad("not a Parquet file, or truncated: it does not end with the Parquet magic bytes".into()));
+    }
+    let footer_len = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
+    if footer_len + 12 > meta.size {
+        return Err(bad(format!(
+            "truncated or corrupt Parquet file: its footer claims {footer_len} bytes but the file has {}",
+            meta.size
+        )));
+    }
+    Ok(())
+}
+
 /// The table schema without its partition columns: what the files hold.
 pub(crate) fn file_schema_of(schema: &Schema, partition_columns: &[String]) -> Result<SchemaRef> {
-    let fields: Vec<_> = schema
-        .fields()
-        .iter()
-        .filter(|f| !partition_columns.contains(f.name()))
-        .cloned()
-        .collect();
-    Ok(Arc::new(Schema::new_with_metadata(
-        fields,
-        schema.metadata().clone(),
-    )))
+    let fields: Vec<_> = schema.fields().iter().filter(|f| !partition_columns.contains(f.name())).cloned().collect();
+    Ok(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
 }
 
 /// Build the manifest: size, modification time and etag of every file, and
@@ -541,18 +467,14 @@ async fn manifest(
         .await
 }
 
-fn exact<T: Copy + std::fmt::Debug + Clone + PartialEq + Eq + PartialOrd>(
-    p: &Precision<T>,
-) -> Option<T> {
+fn exact<T: Copy + std::fmt::Debug + Clone + PartialEq + Eq + PartialOrd>(p: &Precision<T>) -> Option<T> {
     match p {
         Precision::Exact(v) => Some(*v),
         _ => None,
     }
 }
 
-fn exact_or_inexact<T: std::fmt::Debug + Clone + PartialEq + Eq + PartialOrd>(
-    p: &Precision<T>,
-) -> Option<T> {
+fn exact_or_inexact<T: std::fmt::Debug + Clone + PartialEq + Eq + PartialOrd>(p: &Precision<T>) -> Option<T> {
     match p {
         Precision::Exact(v) | Precision::Inexact(v) => Some(v.clone()),
         Precision::Absent => None,
@@ -568,22 +490,15 @@ pub(crate) fn listing_table(state: &SessionState, def: &TableDefinition) -> Resu
         .partition_columns
         .iter()
         .map(|c| {
-            let dt = def
-                .schema_def
-                .field_with_name(c)
-                .map(|f| f.data_type().clone())
-                .unwrap_or(DataType::Utf8);
+            let dt = def.schema_def.field_with_name(c).map(|f| f.data_type().clone()).unwrap_or(DataType::Utf8);
             (c.clone(), dt)
         })
         .collect();
-    let listing_options = ListingOptions::new(format)
-        .with_file_extension(extension)
-        .with_table_partition_cols(partition_cols);
+    let listing_options =
+        ListingOptions::new(format).with_file_extension(extension).with_table_partition_cols(partition_cols);
     let url = ListingTableUrl::parse(&def.location)?;
     let file_schema = file_schema_of(&def.schema_def, &def.partition_columns)?;
-    let config = ListingTableConfig::new(url)
-        .with_listing_options(listing_options)
-        .with_schema(file_schema);
+    let config = ListingTableConfig::new(url).with_listing_options(listing_options).with_schema(file_schema);
     Ok(ListingTable::try_new(config)?)
 }
 
@@ -596,26 +511,11 @@ mod tests {
     fn formats_from_extensions() {
         let d = |n: &str| detect_format(n).map(|(f, c, e)| (f, c, e));
         assert_eq!(d("a.csv"), Some((FileFormat::Csv, None, ".csv".into())));
-        assert_eq!(
-            d("a.CSV.gz"),
-            Some((FileFormat::Csv, Some("GZIP"), ".csv.gz".into()))
-        );
-        assert_eq!(
-            d("x/a.ndjson.zst"),
-            Some((FileFormat::Json, Some("ZSTD"), ".ndjson.zst".into()))
-        );
-        assert_eq!(
-            d("a.parquet"),
-            Some((FileFormat::Parquet, None, ".parquet".into()))
-        );
-        assert_eq!(
-            d("a.json.bz2"),
-            Some((FileFormat::Json, Some("BZIP2"), ".json.bz2".into()))
-        );
-        assert_eq!(
-            d("a.tsv.xz"),
-            Some((FileFormat::Csv, Some("XZ"), ".tsv.xz".into()))
-        );
+        assert_eq!(d("a.CSV.gz"), Some((FileFormat::Csv, Some("GZIP"), ".csv.gz".into())));
+        assert_eq!(d("x/a.ndjson.zst"), Some((FileFormat::Json, Some("ZSTD"), ".ndjson.zst".into())));
+        assert_eq!(d("a.parquet"), Some((FileFormat::Parquet, None, ".parquet".into())));
+        assert_eq!(d("a.json.bz2"), Some((FileFormat::Json, Some("BZIP2"), ".json.bz2".into())));
+        assert_eq!(d("a.tsv.xz"), Some((FileFormat::Csv, Some("XZ"), ".tsv.xz".into())));
         assert_eq!(d("a.txt"), None);
         assert_eq!(d("_SUCCESS"), None);
     }

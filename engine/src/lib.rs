@@ -22,6 +22,7 @@ pub mod blocking;
 pub mod demo;
 mod engine;
 pub mod error;
+mod file_context;
 mod functions;
 mod lake;
 mod provider;

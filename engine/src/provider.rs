@@ -9,9 +9,7 @@ use std::sync::{Arc, OnceLock, RwLock, Weak};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{
-    CatalogProvider, SchemaProvider, Session, TableProvider, TableProviderFactory,
-};
+use datafusion::catalog::{CatalogProvider, SchemaProvider, Session, TableProvider, TableProviderFactory};
 use datafusion::common::{Constraints, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::ListingTable;
@@ -62,29 +60,15 @@ pub(crate) struct Bridge {
 
 impl Bridge {
     pub(crate) fn new(catalog: Arc<Catalog>) -> Self {
-        Self {
-            catalog,
-            session: SessionHandle::default(),
-            overlay: Default::default(),
-            built: Default::default(),
-        }
+        Self { catalog, session: SessionHandle::default(), overlay: Default::default(), built: Default::default() }
     }
 
     fn overlay_get(&self, schema: &str, name: &str) -> Option<Arc<dyn TableProvider>> {
-        self.overlay
-            .read()
-            .ok()?
-            .get(&(schema.to_string(), name.to_string()))
-            .cloned()
+        self.overlay.read().ok()?.get(&(schema.to_string(), name.to_string())).cloned()
     }
 
     /// The provider of a catalog table, built from its stored definition.
-    pub(crate) fn lake_table(
-        &self,
-        state: &SessionState,
-        schema: &str,
-        name: &str,
-    ) -> Result<Option<Arc<LakeTable>>> {
+    pub(crate) fn lake_table(&self, state: &SessionState, schema: &str, name: &str) -> Result<Option<Arc<LakeTable>>> {
         let Some(entry) = self.catalog.get_table(schema, name)? else {
             return Ok(None);
         };
@@ -138,10 +122,7 @@ impl CatalogProvider for TarnCatalogProvider {
             return Some(Arc::new(SystemSchema::new(self.bridge.clone())));
         }
         match self.bridge.catalog.get_schema(name) {
-            Ok(Some(_)) => Some(Arc::new(TarnSchemaProvider {
-                schema: name.to_string(),
-                bridge: self.bridge.clone(),
-            })),
+            Ok(Some(_)) => Some(Arc::new(TarnSchemaProvider { schema: name.to_string(), bridge: self.bridge.clone() })),
             Ok(None) => None,
             Err(e) => {
                 log::warn!("cannot read schema '{name}': {e}");
@@ -156,41 +137,24 @@ impl CatalogProvider for TarnCatalogProvider {
         _schema: Arc<dyn SchemaProvider>,
     ) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
         reject_system(name).map_err(df_err)?;
-        self.bridge
-            .catalog
-            .write(|tx| tx.create_schema(name, None, false))
-            .map_err(|e| df_err(e.into()))?;
+        self.bridge.catalog.write(|tx| tx.create_schema(name, None, false)).map_err(|e| df_err(e.into()))?;
         Ok(None)
     }
 
-    fn deregister_schema(
-        &self,
-        name: &str,
-        cascade: bool,
-    ) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
+    fn deregister_schema(&self, name: &str, cascade: bool) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
         reject_system(name).map_err(df_err)?;
-        let existed = self
-            .bridge
-            .catalog
-            .write(|tx| tx.drop_schema(name, true, cascade))
-            .map_err(|e| df_err(e.into()))?;
+        let existed =
+            self.bridge.catalog.write(|tx| tx.drop_schema(name, true, cascade)).map_err(|e| df_err(e.into()))?;
         if let Ok(mut overlay) = self.bridge.overlay.write() {
             overlay.retain(|(s, _), _| s != name);
         }
-        Ok(existed.then(|| {
-            Arc::new(TarnSchemaProvider {
-                schema: name.to_string(),
-                bridge: self.bridge.clone(),
-            }) as _
-        }))
+        Ok(existed.then(|| Arc::new(TarnSchemaProvider { schema: name.to_string(), bridge: self.bridge.clone() }) as _))
     }
 }
 
 pub(crate) fn reject_system(schema: &str) -> Result<()> {
     if schema == SYSTEM_SCHEMA || schema == "information_schema" {
-        return Err(Error::Plan {
-            message: format!("schema '{schema}' is read-only: it is maintained by Tarn"),
-        });
+        return Err(Error::Plan { message: format!("schema '{schema}' is read-only: it is maintained by Tarn") });
     }
     Ok(())
 }
@@ -205,21 +169,12 @@ pub(crate) struct TarnSchemaProvider {
 #[async_trait]
 impl SchemaProvider for TarnSchemaProvider {
     fn table_names(&self) -> Vec<String> {
-        let mut names = self
-            .bridge
-            .catalog
-            .table_names(&self.schema)
-            .unwrap_or_else(|e| {
-                log::warn!("cannot list tables of '{}': {e}", self.schema);
-                Vec::new()
-            });
+        let mut names = self.bridge.catalog.table_names(&self.schema).unwrap_or_else(|e| {
+            log::warn!("cannot list tables of '{}': {e}", self.schema);
+            Vec::new()
+        });
         if let Ok(overlay) = self.bridge.overlay.read() {
-            names.extend(
-                overlay
-                    .keys()
-                    .filter(|(s, _)| *s == self.schema)
-                    .map(|(_, n)| n.clone()),
-            );
+            names.extend(overlay.keys().filter(|(s, _)| *s == self.schema).map(|(_, n)| n.clone()));
         }
         names.sort();
         names
@@ -230,18 +185,19 @@ impl SchemaProvider for TarnSchemaProvider {
             return Ok(Some(t));
         }
         let state = self.bridge.session.state().map_err(df_err)?;
-        let table = self
-            .bridge
-            .lake_table(&state, &self.schema, name)
-            .map_err(df_err)?;
-        Ok(table.map(|t| t as Arc<dyn TableProvider>))
+        if let Some(table) = self.bridge.lake_table(&state, &self.schema, name).map_err(df_err)? {
+            return Ok(Some(table));
+        }
+        // `FROM 'data/*.csv'`: a quoted path in the default schema is an ad-hoc table.
+        if crate::functions::looks_like_path(name) {
+            let table =
+                crate::functions::adhoc_table(&self.bridge, name, None, Default::default()).await.map_err(df_err)?;
+            return Ok(Some(table));
+        }
+        Ok(None)
     }
 
-    fn register_table(
-        &self,
-        name: String,
-        table: Arc<dyn TableProvider>,
-    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
+    fn register_table(&self, name: String, table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {
         if let Some(lake) = (table.as_ref() as &dyn std::any::Any).downcast_ref::<LakeTable>() {
             let mut def = lake.def.clone();
             def.schema = self.schema.clone();
@@ -253,23 +209,10 @@ impl SchemaProvider for TarnSchemaProvider {
                 .map_err(|e| df_err(e.into()))?;
             return Ok(None);
         }
-        if self
-            .bridge
-            .catalog
-            .get_table(&self.schema, &name)
-            .map_err(|e| df_err(e.into()))?
-            .is_some()
-        {
-            return Err(df_err(Error::AlreadyExists {
-                kind: "table",
-                name: format!("{}.{name}", self.schema),
-            }));
+        if self.bridge.catalog.get_table(&self.schema, &name).map_err(|e| df_err(e.into()))?.is_some() {
+            return Err(df_err(Error::AlreadyExists { kind: "table", name: format!("{}.{name}", self.schema) }));
         }
-        let mut overlay = self
-            .bridge
-            .overlay
-            .write()
-            .map_err(|_| df_err(Error::internal("overlay lock poisoned")))?;
+        let mut overlay = self.bridge.overlay.write().map_err(|_| df_err(Error::internal("overlay lock poisoned")))?;
         Ok(overlay.insert((self.schema.clone(), name), table))
     }
 
@@ -284,29 +227,16 @@ impl SchemaProvider for TarnSchemaProvider {
             return Ok(removed);
         }
         let state = self.bridge.session.state().map_err(df_err)?;
-        let Some(table) = self
-            .bridge
-            .lake_table(&state, &self.schema, name)
-            .map_err(df_err)?
-        else {
+        let Some(table) = self.bridge.lake_table(&state, &self.schema, name).map_err(df_err)? else {
             return Ok(None);
         };
-        self.bridge
-            .catalog
-            .write(|tx| tx.drop_table(&self.schema, name, true))
-            .map_err(|e| df_err(e.into()))?;
+        self.bridge.catalog.write(|tx| tx.drop_table(&self.schema, name, true)).map_err(|e| df_err(e.into()))?;
         Ok(Some(table))
     }
 
     fn table_exist(&self, name: &str) -> bool {
         self.bridge.overlay_get(&self.schema, name).is_some()
-            || self
-                .bridge
-                .catalog
-                .get_table(&self.schema, name)
-                .ok()
-                .flatten()
-                .is_some()
+            || self.bridge.catalog.get_table(&self.schema, name).ok().flatten().is_some()
     }
 }
 
@@ -321,17 +251,9 @@ pub struct LakeTable {
 }
 
 impl LakeTable {
-    pub(crate) fn new(
-        state: &SessionState,
-        def: TableDefinition,
-        manifest: Option<Vec<FileEntry>>,
-    ) -> Result<Self> {
+    pub(crate) fn new(state: &SessionState, def: TableDefinition, manifest: Option<Vec<FileEntry>>) -> Result<Self> {
         let inner = lake::listing_table(state, &def)?;
-        Ok(Self {
-            def,
-            manifest,
-            inner,
-        })
+        Ok(Self { def, manifest, inner })
     }
 
     /// The stored definition of this table.
@@ -361,13 +283,11 @@ impl TableProvider for LakeTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        self.inner.scan(state, projection, filters, limit).await
+        let plan = self.inner.scan(state, projection, filters, limit).await?;
+        crate::file_context::with_file_context(plan)
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
         self.inner.supports_filters_pushdown(filters)
     }
 
@@ -396,22 +316,14 @@ pub(crate) struct LakeTableFactory;
 
 #[async_trait]
 impl TableProviderFactory for LakeTableFactory {
-    async fn create(
-        &self,
-        state: &dyn Session,
-        cmd: &CreateExternalTable,
-    ) -> DfResult<Arc<dyn TableProvider>> {
+    async fn create(&self, state: &dyn Session, cmd: &CreateExternalTable) -> DfResult<Arc<dyn TableProvider>> {
         let state = state
             .as_any()
             .downcast_ref::<SessionState>()
             .ok_or_else(|| df_err(Error::internal("LakeTableFactory needs a SessionState")))?;
         let spec = crate::engine::spec_from_command(cmd).map_err(df_err)?;
         let options = crate::settings::TarnOptions::from_state(state);
-        let (def, files) = lake::inspect(state, "", cmd.name.table(), spec, &options)
-            .await
-            .map_err(df_err)?;
-        Ok(Arc::new(
-            LakeTable::new(state, def, Some(files)).map_err(df_err)?,
-        ))
+        let (def, files) = lake::inspect(state, "", cmd.name.table(), spec, &options).await.map_err(df_err)?;
+        Ok(Arc::new(LakeTable::new(state, def, Some(files)).map_err(df_err)?))
     }
 }

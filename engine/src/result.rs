@@ -38,20 +38,13 @@ pub struct QueryResult {
 
 impl fmt::Debug for QueryResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QueryResult")
-            .field("schema", &self.schema)
-            .field("kind", &self.kind)
-            .finish_non_exhaustive()
+        f.debug_struct("QueryResult").field("schema", &self.schema).field("kind", &self.kind).finish_non_exhaustive()
     }
 }
 
 impl QueryResult {
     pub(crate) fn new(schema: SchemaRef, kind: ResultKind, stream: RecordBatchStream) -> Self {
-        Self {
-            schema,
-            kind,
-            stream,
-        }
+        Self { schema, kind, stream }
     }
 
     /// The result of a command: no rows.
@@ -82,18 +75,12 @@ impl QueryResult {
     /// Read every row.
     pub async fn collect(self) -> Result<Batches> {
         let batches: Vec<RecordBatch> = self.stream.try_collect().await?;
-        Ok(Batches {
-            schema: self.schema,
-            batches,
-            kind: self.kind,
-        })
+        Ok(Batches { schema: self.schema, batches, kind: self.kind })
     }
 }
 
 /// Wrap a DataFusion stream so its errors become Tarn errors.
-pub(crate) fn map_stream(
-    stream: datafusion::physical_plan::SendableRecordBatchStream,
-) -> RecordBatchStream {
+pub(crate) fn map_stream(stream: datafusion::physical_plan::SendableRecordBatchStream) -> RecordBatchStream {
     Box::pin(stream.map(|r| r.map_err(Error::from)))
 }
 

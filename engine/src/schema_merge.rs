@@ -15,10 +15,7 @@ use crate::error::{Error, Result};
 /// every file's columns must be a prefix of the merged columns (new columns
 /// are added at the end). Text formats (CSV, JSON) fall back to `Utf8` when
 /// one file has text where another has numbers; Parquet does not.
-pub(crate) fn merge_file_schemas(
-    files: &[(String, SchemaRef)],
-    format: FileFormat,
-) -> Result<SchemaRef> {
+pub(crate) fn merge_file_schemas(files: &[(String, SchemaRef)], format: FileFormat) -> Result<SchemaRef> {
     let text = format != FileFormat::Parquet;
     let mut merged: Vec<Field> = Vec::new();
     for (path, schema) in files {
@@ -29,8 +26,8 @@ pub(crate) fn merge_file_schemas(
                         return Err(column_order_error(path, field.name(), i, j));
                     }
                     let existing = &merged[j];
-                    let dt = merge_types(existing.data_type(), field.data_type(), text)
-                        .ok_or_else(|| Error::IncompatibleSchema {
+                    let dt = merge_types(existing.data_type(), field.data_type(), text).ok_or_else(|| {
+                        Error::IncompatibleSchema {
                             path: path.clone(),
                             message: format!(
                                 "column '{}' is {} here but {} in the table's other files",
@@ -38,7 +35,8 @@ pub(crate) fn merge_file_schemas(
                                 field.data_type(),
                                 existing.data_type()
                             ),
-                        })?;
+                        }
+                    })?;
                     merged[j] = Field::new(field.name(), dt, true);
                 }
                 None => {
@@ -74,16 +72,15 @@ pub(crate) fn merge_types(a: &DataType, b: &DataType, text: bool) -> Option<Data
     match (a, b) {
         (Null, other) | (other, Null) => Some(other.clone()),
         (Struct(fa), Struct(fb)) => merge_struct(fa, fb, text).map(Struct),
-        (List(fa), List(fb)) => merge_types(fa.data_type(), fb.data_type(), text)
-            .map(|t| List(Arc::new(Field::new(fa.name(), t, true)))),
+        (List(fa), List(fb)) => {
+            merge_types(fa.data_type(), fb.data_type(), text).map(|t| List(Arc::new(Field::new(fa.name(), t, true))))
+        }
         (LargeList(fa), LargeList(fb)) => merge_types(fa.data_type(), fb.data_type(), text)
             .map(|t| LargeList(Arc::new(Field::new(fa.name(), t, true)))),
         (Utf8, LargeUtf8) | (LargeUtf8, Utf8) => Some(LargeUtf8),
         (Utf8View, Utf8 | LargeUtf8) | (Utf8 | LargeUtf8, Utf8View) => Some(Utf8View),
         (Date32, Date64) | (Date64, Date32) => Some(Date64),
-        (Timestamp(ua, za), Timestamp(ub, zb)) if za == zb => {
-            Some(Timestamp(finer(ua, ub), za.clone()))
-        }
+        (Timestamp(ua, za), Timestamp(ub, zb)) if za == zb => Some(Timestamp(finer(ua, ub), za.clone())),
         (Decimal128(pa, sa), Decimal128(pb, sb)) => {
             let scale = (*sa).max(*sb);
             let int_digits = (*pa as i16 - *sa as i16).max(*pb as i16 - *sb as i16);
@@ -171,24 +168,14 @@ mod tests {
     use DataType::*;
 
     fn schema(cols: &[(&str, DataType)]) -> SchemaRef {
-        Arc::new(Schema::new(
-            cols.iter()
-                .map(|(n, t)| Field::new(*n, t.clone(), true))
-                .collect::<Vec<_>>(),
-        ))
+        Arc::new(Schema::new(cols.iter().map(|(n, t)| Field::new(*n, t.clone(), true)).collect::<Vec<_>>()))
     }
 
     #[test]
     fn widens_and_adds_columns() {
         let files = vec![
-            (
-                "a.parquet".to_string(),
-                schema(&[("id", Int32), ("x", Float32)]),
-            ),
-            (
-                "b.parquet".to_string(),
-                schema(&[("id", Int64), ("x", Float64), ("added", Utf8)]),
-            ),
+            ("a.parquet".to_string(), schema(&[("id", Int32), ("x", Float32)])),
+            ("b.parquet".to_string(), schema(&[("id", Int64), ("x", Float64), ("added", Utf8)])),
         ];
         let m = merge_file_schemas(&files, FileFormat::Parquet).unwrap();
         assert_eq!(m.field(0).data_type(), &Int64);
@@ -205,13 +192,7 @@ mod tests {
         let e = merge_file_schemas(&files, FileFormat::Parquet).unwrap_err();
         assert!(e.to_string().starts_with("b.parquet: column 'id'"), "{e}");
         // Text formats widen to strings instead.
-        assert_eq!(
-            merge_file_schemas(&files, FileFormat::Json)
-                .unwrap()
-                .field(0)
-                .data_type(),
-            &Utf8
-        );
+        assert_eq!(merge_file_schemas(&files, FileFormat::Json).unwrap().field(0).data_type(), &Utf8);
     }
 
     #[test]
@@ -220,12 +201,7 @@ mod tests {
             ("a.csv".to_string(), schema(&[("a", Int64), ("b", Int64)])),
             ("b.csv".to_string(), schema(&[("b", Int64), ("a", Int64)])),
         ];
-        assert!(
-            merge_file_schemas(&files, FileFormat::Csv)
-                .unwrap_err()
-                .to_string()
-                .starts_with("b.csv")
-        );
+        assert!(merge_file_schemas(&files, FileFormat::Csv).unwrap_err().to_string().starts_with("b.csv"));
     }
 
     #[test]

@@ -27,12 +27,6 @@ impl ConfigExtension for TarnOptions {
 impl TarnOptions {
     /// The settings in force in a session (defaults if none were registered).
     pub fn from_state(state: &SessionState) -> TarnOptions {
-        state
-            .config()
-            .options()
-            .extensions
-            .get::<TarnOptions>()
-            .cloned()
-            .unwrap_or_default()
+        state.config().options().extensions.get::<TarnOptions>().cloned().unwrap_or_default()
     }
 }

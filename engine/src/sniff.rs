@@ -13,26 +13,15 @@ const MAX_ROWS: usize = 100;
 
 /// Sniff a sample. `declared` fixes the delimiter when the user gave one;
 /// `complete` says the sample is the whole file (else its last line may be cut).
-pub(crate) fn sniff_csv(
-    sample: &str,
-    declared: Option<u8>,
-    quote: u8,
-    complete: bool,
-) -> CsvDialect {
+pub(crate) fn sniff_csv(sample: &str, declared: Option<u8>, quote: u8, complete: bool) -> CsvDialect {
     let mut lines: Vec<&str> = sample.lines().filter(|l| !l.trim().is_empty()).collect();
     if !complete && lines.len() > 1 {
         lines.pop();
     }
     lines.truncate(MAX_ROWS);
     let delimiter = declared.unwrap_or_else(|| best_delimiter(&lines, quote));
-    let rows: Vec<Vec<String>> = lines
-        .iter()
-        .map(|l| split_row(l, delimiter, quote))
-        .collect();
-    CsvDialect {
-        delimiter,
-        has_header: looks_like_header(&rows),
-    }
+    let rows: Vec<Vec<String>> = lines.iter().map(|l| split_row(l, delimiter, quote)).collect();
+    CsvDialect { delimiter, has_header: looks_like_header(&rows) }
 }
 
 /// The candidate that splits rows into the most consistent number (> 1) of fields.
@@ -134,12 +123,8 @@ fn looks_like_header(rows: &[Vec<String>]) -> bool {
         return false;
     }
     let typed_column = (0..first.len()).any(|c| {
-        let kinds: Vec<Kind> = rest
-            .iter()
-            .filter_map(|r| r.get(c))
-            .map(|v| kind(v))
-            .filter(|k| *k != Kind::Empty)
-            .collect();
+        let kinds: Vec<Kind> =
+            rest.iter().filter_map(|r| r.get(c)).map(|v| kind(v)).filter(|k| *k != Kind::Empty).collect();
         !kinds.is_empty() && kinds.iter().all(|k| *k != Kind::Text)
     });
     if typed_column {
@@ -159,19 +144,10 @@ mod tests {
 
     #[test]
     fn detects_delimiters() {
-        assert_eq!(
-            sniff_csv("a;b;c\n1;2;3\n4;5;6\n", None, b'"', true).delimiter,
-            b';'
-        );
+        assert_eq!(sniff_csv("a;b;c\n1;2;3\n4;5;6\n", None, b'"', true).delimiter, b';');
         assert_eq!(sniff_csv("a\tb\n1\t2\n", None, b'"', true).delimiter, b'\t');
-        assert_eq!(
-            sniff_csv("a|b\n\"x|y\"|2\n", None, b'"', true).delimiter,
-            b'|'
-        );
-        assert_eq!(
-            sniff_csv("a,b\n\"1;2\",3\n", None, b'"', true).delimiter,
-            b','
-        );
+        assert_eq!(sniff_csv("a|b\n\"x|y\"|2\n", None, b'"', true).delimiter, b'|');
+        assert_eq!(sniff_csv("a,b\n\"1;2\",3\n", None, b'"', true).delimiter, b',');
     }
 
     #[test]

@@ -52,11 +52,7 @@ pub enum TarnStatement {
 }
 
 /// Parse a script into its statements. Empty statements (`;;`) are skipped.
-pub fn parse_script(
-    sql: &str,
-    dialect: &dyn Dialect,
-    recursion_limit: usize,
-) -> Result<Vec<ParsedStatement>> {
+pub fn parse_script(sql: &str, dialect: &dyn Dialect, recursion_limit: usize) -> Result<Vec<ParsedStatement>> {
     let lines = LineIndex::new(sql);
     let mut parser = DFParserBuilder::new(sql)
         .with_dialect(dialect)
@@ -72,18 +68,10 @@ pub fn parse_script(
         }
         let start = first.span.start;
         let kind = match tarn_keyword(&first.token) {
-            Some(TarnKeyword::Attach) => {
-                parse_attach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
-            }
-            Some(TarnKeyword::Detach) => {
-                parse_detach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
-            }
-            Some(TarnKeyword::Refresh) => {
-                parse_refresh(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
-            }
-            None => {
-                TarnStatement::DataFusion(Box::new(parser.parse_statement().map_err(Error::from)?))
-            }
+            Some(TarnKeyword::Attach) => parse_attach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
+            Some(TarnKeyword::Detach) => parse_detach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
+            Some(TarnKeyword::Refresh) => parse_refresh(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
+            None => TarnStatement::DataFusion(Box::new(parser.parse_statement().map_err(Error::from)?)),
         };
         let end_token = parser.parser.peek_token();
         match end_token.token {
@@ -98,23 +86,10 @@ pub fn parse_script(
                 ));
             }
         }
-        let end_offset = if end_token.token == Token::EOF {
-            sql.len()
-        } else {
-            lines.offset(end_token.span.start)
-        };
+        let end_offset = if end_token.token == Token::EOF { sql.len() } else { lines.offset(end_token.span.start) };
         let start_offset = lines.offset(start);
-        let text = sql
-            .get(start_offset..end_offset)
-            .unwrap_or_default()
-            .trim_end()
-            .to_string();
-        out.push(ParsedStatement {
-            text,
-            line: start.line,
-            column: start.column,
-            kind,
-        });
+        let text = sql.get(start_offset..end_offset).unwrap_or_default().trim_end().to_string();
+        out.push(ParsedStatement { text, line: start.line, column: start.column, kind });
     }
     Ok(out)
 }
@@ -123,13 +98,11 @@ pub fn parse_script(
 /// comments and dollar-quoted strings respected). Used by the shell.
 pub fn split_statements(sql: &str) -> Result<Vec<String>> {
     let dialect = GenericDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| Error::Syntax {
-            message: e.message.clone(),
-            line: Some(e.location.line),
-            column: Some(e.location.column),
-        })?;
+    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| Error::Syntax {
+        message: e.message.clone(),
+        line: Some(e.location.line),
+        column: Some(e.location.column),
+    })?;
     let lines = LineIndex::new(sql);
     let mut out = Vec::new();
     let mut start: Option<Location> = None;
@@ -137,9 +110,7 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>> {
         match &t.token {
             Token::SemiColon => {
                 if let Some(s) = start.take() {
-                    let text = sql
-                        .get(lines.offset(s)..lines.offset(t.span.start))
-                        .unwrap_or_default();
+                    let text = sql.get(lines.offset(s)..lines.offset(t.span.start)).unwrap_or_default();
                     out.push(text.trim_end().to_string());
                 }
             }
@@ -152,12 +123,7 @@ pub fn split_statements(sql: &str) -> Result<Vec<String>> {
         }
     }
     if let Some(s) = start {
-        out.push(
-            sql.get(lines.offset(s)..)
-                .unwrap_or_default()
-                .trim_end()
-                .to_string(),
-        );
+        out.push(sql.get(lines.offset(s)..).unwrap_or_default().trim_end().to_string());
     }
     Ok(out)
 }
@@ -204,11 +170,7 @@ fn parse_attach(p: &mut Parser) -> Result<TarnStatement, ParserError> {
     let path = p.parse_literal_string()?;
     p.expect_keyword_is(Keyword::AS)?;
     let schema = normalize_ident(p.parse_identifier()?);
-    Ok(TarnStatement::Attach {
-        path,
-        schema,
-        or_replace,
-    })
+    Ok(TarnStatement::Attach { path, schema, or_replace })
 }
 
 fn parse_detach(p: &mut Parser) -> Result<TarnStatement, ParserError> {
@@ -294,15 +256,11 @@ mod tests {
 
     #[test]
     fn parses_tarn_statements() {
-        let s = parse(
-            "ATTACH 'data/lake' AS Lake; detach if exists lake; REFRESH TABLE Lake.\"Orders\"",
-        );
+        let s = parse("ATTACH 'data/lake' AS Lake; detach if exists lake; REFRESH TABLE Lake.\"Orders\"");
         assert!(
             matches!(&s[0].kind, TarnStatement::Attach { path, schema, or_replace: false } if path == "data/lake" && schema == "lake")
         );
-        assert!(
-            matches!(&s[1].kind, TarnStatement::Detach { schema, if_exists: true } if schema == "lake")
-        );
+        assert!(matches!(&s[1].kind, TarnStatement::Detach { schema, if_exists: true } if schema == "lake"));
         assert!(matches!(&s[2].kind, TarnStatement::Refresh { table } if table == "lake.Orders"));
     }
 
@@ -314,10 +272,7 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let err = parse_script("ATTACH lake", &GenericDialect {}, 50).unwrap_err();
-        assert!(
-            matches!(err, Error::Syntax { line: Some(1), .. }),
-            "{err:?}"
-        );
+        assert!(matches!(err, Error::Syntax { line: Some(1), .. }), "{err:?}");
     }
 
     #[test]

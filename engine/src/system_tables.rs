@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
-    UInt64Array,
+    ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{SchemaProvider, TableProvider};
@@ -57,13 +56,9 @@ impl SystemSchema {
             vec![
                 strings(schemas.iter().map(|s| Some(s.name.clone()))),
                 strings(schemas.iter().map(|s| s.attached_path.clone())),
-                Arc::new(UInt64Array::from_iter_values(
-                    schemas.iter().map(|s| count(&s.name)),
-                )),
+                Arc::new(UInt64Array::from_iter_values(schemas.iter().map(|s| count(&s.name)))),
                 strings(schemas.iter().map(|s| s.comment.clone())),
-                Arc::new(TimestampMillisecondArray::from_iter_values(
-                    schemas.iter().map(|s| s.created_at_ms),
-                )),
+                Arc::new(TimestampMillisecondArray::from_iter_values(schemas.iter().map(|s| s.created_at_ms))),
             ],
         )
     }
@@ -89,42 +84,22 @@ impl SystemSchema {
                 strings(t.iter().map(|t| Some(t.def.name.clone()))),
                 strings(t.iter().map(|t| Some(t.def.format.to_string()))),
                 strings(t.iter().map(|t| Some(t.def.location.clone()))),
-                strings(t.iter().map(|t| {
-                    (!t.def.partition_columns.is_empty())
-                        .then(|| t.def.partition_columns.join(", "))
-                })),
-                Arc::new(UInt64Array::from_iter_values(
-                    t.iter().map(|t| t.file_count),
-                )),
-                Arc::new(UInt64Array::from_iter_values(
-                    t.iter().map(|t| t.total_bytes),
-                )),
-                Arc::new(UInt64Array::from(
-                    t.iter().map(|t| t.row_count).collect::<Vec<_>>(),
-                )),
+                strings(
+                    t.iter().map(|t| (!t.def.partition_columns.is_empty()).then(|| t.def.partition_columns.join(", "))),
+                ),
+                Arc::new(UInt64Array::from_iter_values(t.iter().map(|t| t.file_count))),
+                Arc::new(UInt64Array::from_iter_values(t.iter().map(|t| t.total_bytes))),
+                Arc::new(UInt64Array::from(t.iter().map(|t| t.row_count).collect::<Vec<_>>())),
                 strings(t.iter().map(|t| t.def.comment.clone())),
-                Arc::new(TimestampMillisecondArray::from_iter_values(
-                    t.iter().map(|t| t.created_at_ms),
-                )),
-                Arc::new(TimestampMillisecondArray::from_iter_values(
-                    t.iter().map(|t| t.refreshed_at_ms),
-                )),
+                Arc::new(TimestampMillisecondArray::from_iter_values(t.iter().map(|t| t.created_at_ms))),
+                Arc::new(TimestampMillisecondArray::from_iter_values(t.iter().map(|t| t.refreshed_at_ms))),
             ],
         )
     }
 
     fn columns(&self) -> Result<RecordBatch> {
         let tables = self.bridge.catalog.list_tables(None)?;
-        let mut rows: Vec<(
-            String,
-            String,
-            String,
-            i64,
-            String,
-            bool,
-            bool,
-            Option<String>,
-        )> = Vec::new();
+        let mut rows: Vec<(String, String, String, i64, String, bool, bool, Option<String>)> = Vec::new();
         for t in &tables {
             for (i, f) in t.def.schema_def.fields().iter().enumerate() {
                 rows.push((
@@ -156,12 +131,8 @@ impl SystemSchema {
                 strings(rows.iter().map(|r| Some(r.2.clone()))),
                 Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.3))),
                 strings(rows.iter().map(|r| Some(r.4.clone()))),
-                Arc::new(BooleanArray::from(
-                    rows.iter().map(|r| r.5).collect::<Vec<_>>(),
-                )),
-                Arc::new(BooleanArray::from(
-                    rows.iter().map(|r| r.6).collect::<Vec<_>>(),
-                )),
+                Arc::new(BooleanArray::from(rows.iter().map(|r| r.5).collect::<Vec<_>>())),
+                Arc::new(BooleanArray::from(rows.iter().map(|r| r.6).collect::<Vec<_>>())),
                 strings(rows.iter().map(|r| r.7.clone())),
             ],
         )
@@ -191,14 +162,10 @@ impl SystemSchema {
                 strings(rows.iter().map(|r| Some(r.2.path.clone()))),
                 Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.2.size))),
                 Arc::new(TimestampMillisecondArray::from(
-                    rows.iter()
-                        .map(|r| r.2.last_modified_ms)
-                        .collect::<Vec<_>>(),
+                    rows.iter().map(|r| r.2.last_modified_ms).collect::<Vec<_>>(),
                 )),
                 strings(rows.iter().map(|r| r.2.etag.clone())),
-                Arc::new(UInt64Array::from(
-                    rows.iter().map(|r| r.2.row_count).collect::<Vec<_>>(),
-                )),
+                Arc::new(UInt64Array::from(rows.iter().map(|r| r.2.row_count).collect::<Vec<_>>())),
             ],
         )
     }
@@ -213,12 +180,8 @@ fn strings(values: impl Iterator<Item = Option<String>>) -> ArrayRef {
 }
 
 fn batch(fields: Vec<(&str, DataType, bool)>, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
-    let schema: SchemaRef = Arc::new(Schema::new(
-        fields
-            .into_iter()
-            .map(|(n, t, null)| Field::new(n, t, null))
-            .collect::<Vec<_>>(),
-    ));
+    let schema: SchemaRef =
+        Arc::new(Schema::new(fields.into_iter().map(|(n, t, null)| Field::new(n, t, null)).collect::<Vec<_>>()));
     Ok(RecordBatch::try_new(schema, columns)?)
 }
 
@@ -229,10 +192,7 @@ impl SchemaProvider for SystemSchema {
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        let Some(batch) = self
-            .build(name)
-            .map_err(|e| DataFusionError::External(Box::new(e)))?
-        else {
+        let Some(batch) = self.build(name).map_err(|e| DataFusionError::External(Box::new(e)))? else {
             return Ok(None);
         };
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
@@ -247,11 +207,7 @@ impl SchemaProvider for SystemSchema {
         SYSTEM_TABLES.contains(&name)
     }
 
-    fn register_table(
-        &self,
-        name: String,
-        _table: Arc<dyn TableProvider>,
-    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
+    fn register_table(&self, name: String, _table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {
         Err(DataFusionError::External(Box::new(Error::Plan {
             message: format!("cannot create '{name}' in schema 'tarn': it is read-only"),
         })))
