@@ -172,7 +172,7 @@ impl EngineBuilder {
             .with_information_schema(true)
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_SCHEMA)
             .with_create_default_catalog_and_schema(false)
-            .with_option_extension(TarnOptions::default());
+            .with_option_extension(crate::settings::TarnSettings::default());
         if let Some(n) = self.target_partitions {
             config = config.with_target_partitions(n);
         }

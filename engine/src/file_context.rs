@@ -54,7 +54,10 @@ pub(crate) fn with_file_context(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn 
         let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() else {
             return Ok(Transformed::no(node));
         };
-        if config.file_source().downcast_ref::<FileContextSource>().is_some() {
+        // Only line-oriented text formats: Parquet reads through its own
+        // morsel API, and its footers are checked when tables are created.
+        let source = config.file_source();
+        if !matches!(source.file_type(), "csv" | "json") || source.downcast_ref::<FileContextSource>().is_some() {
             return Ok(Transformed::no(node));
         }
         let source = FileContextSource::wrap(config.file_source().clone());

@@ -197,6 +197,15 @@ impl SchemaProvider for TarnSchemaProvider {
         Ok(None)
     }
 
+    async fn table_type(&self, name: &str) -> DfResult<Option<TableType>> {
+        // Answer without building the table: information_schema asks this of every table.
+        if let Some(t) = self.bridge.overlay_get(&self.schema, name) {
+            return Ok(Some(t.table_type()));
+        }
+        let exists = self.bridge.catalog.get_table(&self.schema, name).map_err(|e| df_err(e.into()))?.is_some();
+        Ok(exists.then_some(TableType::Base))
+    }
+
     fn register_table(&self, name: String, table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {
         if let Some(lake) = (table.as_ref() as &dyn std::any::Any).downcast_ref::<LakeTable>() {
             let mut def = lake.def.clone();

@@ -1,9 +1,13 @@
 //! Tarn's own settings, the `tarn.*` namespace of `SET`, registered as a
-//! DataFusion config extension so `SET tarn.sniff_csv = false` and
-//! `SHOW tarn.sniff_csv` work like DataFusion's own `datafusion.*` settings.
+//! DataFusion config extension so `SET tarn.sniff_csv = false`,
+//! `SHOW tarn.sniff_csv` and `information_schema.df_settings` work like
+//! DataFusion's own `datafusion.*` settings.
+
+use std::any::Any;
 
 use datafusion::common::extensions_options;
-use datafusion::config::ConfigExtension;
+use datafusion::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
+use datafusion::error::Result;
 use datafusion::execution::context::SessionState;
 
 extensions_options! {
@@ -20,13 +24,41 @@ extensions_options! {
     }
 }
 
-impl ConfigExtension for TarnOptions {
+/// The registered form of [`TarnOptions`]: the same settings, listed under
+/// their full `tarn.` names (DataFusion lists extension settings without
+/// their prefix, which `SHOW tarn.x` then cannot find).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TarnSettings(pub TarnOptions);
+
+impl ConfigExtension for TarnSettings {
     const PREFIX: &'static str = "tarn";
+}
+
+impl ExtensionOptions for TarnSettings {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn cloned(&self) -> Box<dyn ExtensionOptions> {
+        Box::new(self.clone())
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.0.set(key, value)
+    }
+
+    fn entries(&self) -> Vec<ConfigEntry> {
+        self.0.entries().into_iter().map(|e| ConfigEntry { key: format!("{}.{}", Self::PREFIX, e.key), ..e }).collect()
+    }
 }
 
 impl TarnOptions {
     /// The settings in force in a session (defaults if none were registered).
     pub fn from_state(state: &SessionState) -> TarnOptions {
-        state.config().options().extensions.get::<TarnOptions>().cloned().unwrap_or_default()
+        state.config().options().extensions.get::<TarnSettings>().map(|s| s.0.clone()).unwrap_or_default()
     }
 }

@@ -58,7 +58,10 @@ impl SystemSchema {
                 strings(schemas.iter().map(|s| s.attached_path.clone())),
                 Arc::new(UInt64Array::from_iter_values(schemas.iter().map(|s| count(&s.name)))),
                 strings(schemas.iter().map(|s| s.comment.clone())),
-                Arc::new(TimestampMillisecondArray::from_iter_values(schemas.iter().map(|s| s.created_at_ms))),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values(schemas.iter().map(|s| s.created_at_ms))
+                        .with_timezone("UTC"),
+                ),
             ],
         )
     }
@@ -91,8 +94,13 @@ impl SystemSchema {
                 Arc::new(UInt64Array::from_iter_values(t.iter().map(|t| t.total_bytes))),
                 Arc::new(UInt64Array::from(t.iter().map(|t| t.row_count).collect::<Vec<_>>())),
                 strings(t.iter().map(|t| t.def.comment.clone())),
-                Arc::new(TimestampMillisecondArray::from_iter_values(t.iter().map(|t| t.created_at_ms))),
-                Arc::new(TimestampMillisecondArray::from_iter_values(t.iter().map(|t| t.refreshed_at_ms))),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values(t.iter().map(|t| t.created_at_ms)).with_timezone("UTC"),
+                ),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values(t.iter().map(|t| t.refreshed_at_ms))
+                        .with_timezone("UTC"),
+                ),
             ],
         )
     }
@@ -161,9 +169,10 @@ impl SystemSchema {
                 strings(rows.iter().map(|r| Some(r.1.clone()))),
                 strings(rows.iter().map(|r| Some(r.2.path.clone()))),
                 Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.2.size))),
-                Arc::new(TimestampMillisecondArray::from(
-                    rows.iter().map(|r| r.2.last_modified_ms).collect::<Vec<_>>(),
-                )),
+                Arc::new(
+                    TimestampMillisecondArray::from(rows.iter().map(|r| r.2.last_modified_ms).collect::<Vec<_>>())
+                        .with_timezone("UTC"),
+                ),
                 strings(rows.iter().map(|r| r.2.etag.clone())),
                 Arc::new(UInt64Array::from(rows.iter().map(|r| r.2.row_count).collect::<Vec<_>>())),
             ],
