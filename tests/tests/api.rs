@@ -1,0 +1,191 @@
+//! The library API: opening, statements, streams, scripts, programmatic
+//! catalog access, the blocking front, and many tasks on one engine.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use tarn::{Engine, ResultKind, TableOptions};
+
+fn write_csv(dir: &std::path::Path, name: &str, rows: usize) -> String {
+    let mut body = String::from("id,grp,amount\n");
+    for i in 0..rows {
+        body.push_str(&format!("{i},{},{}\n", i % 7, i as f64 * 0.5));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn catalog_persists_across_engines_and_is_shared() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lake.db");
+    let csv = write_csv(dir.path(), "t.csv", 10);
+    let writer = Engine::open(&db).await.unwrap();
+    // A second engine on the same file, open at the same time (as another process would).
+    let reader = Engine::open(&db).await.unwrap();
+    writer.sql(&format!("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '{csv}'")).await.unwrap();
+    let rows = reader.sql("SELECT count(*) AS n FROM t").await.unwrap().collect().await.unwrap();
+    assert!(rows.to_pretty_string().unwrap().contains("| 10 |"));
+    drop((writer, reader));
+    let again = Engine::open(&db).await.unwrap();
+    assert_eq!(again.list_tables().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn results_stream_and_collect() {
+    let engine = Engine::in_memory().await.unwrap();
+    let result = engine.sql("SELECT * FROM generate_series(1, 100000) AS t(x)").await.unwrap();
+    assert_eq!(result.kind(), &ResultKind::Rows);
+    assert_eq!(result.schema().field(0).name(), "x");
+    let mut stream = result.into_stream();
+    let mut rows = 0;
+    let mut batches = 0;
+    while let Some(batch) = stream.next().await {
+        rows += batch.unwrap().num_rows();
+        batches += 1;
+    }
+    assert_eq!(rows, 100000);
+    assert!(batches > 1, "a large result arrives in several batches");
+
+    let ddl = engine.sql("CREATE SCHEMA s").await.unwrap();
+    assert_eq!(ddl.kind(), &ResultKind::Command { tag: "CREATE SCHEMA".into() });
+}
+
+#[tokio::test]
+async fn scripts_run_in_order_and_stop_at_the_first_error() {
+    let engine = Engine::in_memory().await.unwrap();
+    let out = engine.execute_script("CREATE SCHEMA a; SELECT 1 AS one; SELECT 2 AS two;").await.unwrap();
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[2].num_rows(), 1);
+    let err = engine.execute_script("CREATE SCHEMA b; SELECT nope; CREATE SCHEMA c;").await.unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+    let schemas = engine.sql("SELECT schema_name FROM tarn.schemas ORDER BY 1").await.unwrap().collect().await.unwrap();
+    let text = schemas.to_pretty_string().unwrap();
+    assert!(text.contains("| b ") && !text.contains("| c "), "{text}");
+    let err = engine.sql("SELECT 1; SELECT 2").await.unwrap_err();
+    assert!(err.to_string().contains("2 statements"), "{err}");
+}
+
+#[tokio::test]
+async fn programmatic_catalog_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::in_memory().await.unwrap();
+    let csv = write_csv(dir.path(), "sales.csv", 20);
+    engine.sql("CREATE SCHEMA shop").await.unwrap();
+    engine
+        .register_table("shop.sales", &csv, TableOptions { comment: Some("daily sales".into()), ..Default::default() })
+        .await
+        .unwrap();
+    let tables = engine.list_tables().unwrap();
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0].def.name, "sales");
+    assert_eq!(tables[0].def.comment.as_deref(), Some("daily sales"));
+    assert_eq!(tables[0].file_count, 1);
+
+    // The file grows; REFRESH updates the manifest (size).
+    let before = tables[0].total_bytes;
+    write_csv(dir.path(), "sales.csv", 40);
+    engine.refresh_table("shop.sales").await.unwrap();
+    assert!(engine.list_tables().unwrap()[0].total_bytes > before);
+
+    engine.drop_table("shop.sales", false).await.unwrap();
+    assert!(engine.list_tables().unwrap().is_empty());
+    assert!(engine.drop_table("shop.sales", false).await.is_err());
+    engine.drop_table("shop.sales", true).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_tasks_share_one_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::in_memory().await.unwrap();
+    let csv = write_csv(dir.path(), "t.csv", 5000);
+    engine.sql(&format!("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '{csv}'")).await.unwrap();
+    let expected: Arc<Vec<i64>> = Arc::new((0..7).map(|g| (0..5000).filter(|i| i % 7 == g).count() as i64).collect());
+    let mut tasks = Vec::new();
+    for task in 0..8 {
+        let engine = engine.clone();
+        let expected = expected.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5 {
+                let g = (task + round) % 7;
+                let sql = format!("SELECT count(*) AS n FROM t WHERE grp = {g}");
+                let rows = engine.sql(&sql).await.unwrap().collect().await.unwrap();
+                let n = rows.batches[0]
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                    .unwrap()
+                    .value(0);
+                assert_eq!(n, expected[g], "task {task} round {round}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+#[test]
+fn blocking_engine_without_a_runtime() {
+    let engine = tarn::BlockingEngine::in_memory().unwrap();
+    let out = engine.execute_script("CREATE SCHEMA x; SELECT count(*) FROM tarn.schemas").unwrap();
+    assert!(out[1].to_pretty_string().unwrap().contains("| 2 "));
+}
+
+#[tokio::test]
+async fn builder_settings_and_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::builder()
+        .catalog_path(dir.path().join("c.db"))
+        .memory_limit(64 * 1024 * 1024)
+        .temp_dir(dir.path())
+        .target_partitions(3)
+        .setting("datafusion.execution.batch_size", "1024")
+        .build()
+        .await
+        .unwrap();
+    let rows = engine.sql("SHOW datafusion.execution.target_partitions").await.unwrap().collect().await.unwrap();
+    assert!(rows.to_pretty_string().unwrap().contains("| 3 "));
+    let err = Engine::builder().setting("datafusion.no_such_setting", "1").build().await.unwrap_err();
+    assert!(err.to_string().contains("no_such_setting"), "{err}");
+    assert!(err.is_user_error());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorting_more_than_the_memory_limit_spills() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::builder()
+        .memory_limit(40 * 1024 * 1024)
+        .temp_dir(dir.path())
+        .target_partitions(2)
+        .build()
+        .await
+        .unwrap();
+    // 2M rows of ~24-byte strings sorted: well over 40 MiB in memory.
+    let sql = "SELECT repeat('v', 16) || x AS s FROM generate_series(1, 2000000) AS t(x) ORDER BY s DESC";
+    let mut stream = engine.sql(sql).await.unwrap().into_stream();
+    let (mut rows, mut last): (usize, Option<String>) = (0, None);
+    while let Some(batch) = stream.next().await {
+        let batch = batch.unwrap();
+        let col =
+            datafusion::arrow::compute::cast(batch.column(0), &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+        let col = col.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().unwrap();
+        for v in col.iter().flatten() {
+            if let Some(prev) = &last {
+                assert!(prev.as_str() >= v, "not sorted: {prev} before {v}");
+            }
+            last = Some(v.to_string());
+            rows += 1;
+        }
+    }
+    assert_eq!(rows, 2000000);
+    // And it did spill: EXPLAIN ANALYZE reports the sort's spills.
+    let analyzed = engine.sql(&format!("EXPLAIN ANALYZE {sql}")).await.unwrap().collect().await.unwrap();
+    let text = analyzed.to_pretty_string().unwrap();
+    let spills: usize = text
+        .match_indices("spill_count=")
+        .filter_map(|(i, m)| text[i + m.len()..].split(|c: char| !c.is_ascii_digit()).next()?.parse::<usize>().ok())
+        .sum();
+    assert!(spills > 0, "expected the sort to spill:\n{text}");
+}
