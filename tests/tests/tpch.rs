@@ -87,8 +87,7 @@ async fn tpch_sf001_matches_duckdb() {
             }
         };
         let options = FormatOptions::default().with_null("");
-        let mut actual: Vec<Vec<String>> =
-            vec![batches.schema.fields().iter().map(|f| f.name().clone()).collect()];
+        let mut actual: Vec<Vec<String>> = vec![batches.schema.fields().iter().map(|f| f.name().clone()).collect()];
         for batch in &batches.batches {
             let formatters: Vec<_> =
                 batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap()).collect();
