@@ -671,6 +671,7 @@ fn command_tag(plan: &LogicalPlan) -> Option<String> {
 /// process there and prove the catalog is left as it was.
 fn test_pause_before_commit() {
     if let Some(ms) = std::env::var("TARN_TEST_PAUSE_BEFORE_COMMIT_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        eprintln!("tarn: test hook: pausing {ms} ms before commit");
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

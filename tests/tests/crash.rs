@@ -37,9 +37,12 @@ fn kill_during_attach_leaves_the_catalog_as_before() {
     let catalog = dir.path().join("catalog.db");
     let lake = dir.path().join("lake");
     make_lake(&lake, 12);
-    let status = tarn(&catalog, &format!("CREATE EXTERNAL TABLE keep STORED AS CSV LOCATION '{}'", lake.join("t0.csv").display()))
-        .status()
-        .unwrap();
+    let status = tarn(
+        &catalog,
+        &format!("CREATE EXTERNAL TABLE keep STORED AS CSV LOCATION '{}'", lake.join("t0.csv").display()),
+    )
+    .status()
+    .unwrap();
     assert!(status.success());
     let before = table_names(&catalog);
     assert_eq!(before, ["public.keep"]);
@@ -50,16 +53,11 @@ fn kill_during_attach_leaves_the_catalog_as_before() {
         .env("TARN_TEST_PAUSE_BEFORE_COMMIT_MS", "20000")
         .spawn()
         .unwrap();
-    // Wait until the write transaction has begun: the WAL file grows.
-    let wal = dir.path().join("catalog.db-wal");
-    let wal_size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-    let initial = wal_size();
-    let mut waited = Duration::ZERO;
-    while wal_size() == initial && waited < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(20));
-        waited += Duration::from_millis(20);
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    // Wait until the process says it is inside the transaction.
+    let stderr = child.stderr.take().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut line).unwrap();
+    assert!(line.contains("pausing"), "unexpected output before the pause: {line}");
     assert!(child.try_wait().unwrap().is_none(), "the ATTACH process ended before it could be killed");
     child.kill().unwrap();
     child.wait().unwrap();
