@@ -124,26 +124,16 @@ pub(crate) fn stored_version(conn: &Connection) -> rusqlite::Result<i64> {
 /// used in error messages. Returns the version the database was at before.
 ///
 /// Public so that tests (and future migration tests) can build a database at an older version.
-pub fn apply_migrations(
-    conn: &mut Connection,
-    migrations: &[Migration],
-    path: &str,
-) -> Result<i64> {
+pub fn apply_migrations(conn: &mut Connection, migrations: &[Migration], path: &str) -> Result<i64> {
     let supported = migrations.last().map_or(0, |m| m.version);
     conn.pragma_update(None, "foreign_keys", false)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found = stored_version(&tx)?;
     if found > supported {
-        return Err(CatalogError::TooNew {
-            path: path.to_string(),
-            found,
-            supported,
-        });
+        return Err(CatalogError::TooNew { path: path.to_string(), found, supported });
     }
     for (index, migration) in migrations.iter().enumerate() {
-        let expected = i64::try_from(index)
-            .map_err(|e| CatalogError::Internal(e.to_string()))?
-            .saturating_add(1);
+        let expected = i64::try_from(index).map_err(|e| CatalogError::Internal(e.to_string()))?.saturating_add(1);
         if migration.version != expected {
             return Err(CatalogError::Internal(format!(
                 "migration #{index} has version {}, expected {expected}",
@@ -153,17 +143,11 @@ pub fn apply_migrations(
         if migration.version <= found {
             continue;
         }
-        log::info!(
-            "catalog '{path}': applying migration {} ({})",
-            migration.version,
-            migration.description
-        );
+        log::info!("catalog '{path}': applying migration {} ({})", migration.version, migration.description);
         tx.execute_batch(migration.sql)?;
         tx.pragma_update(None, "user_version", migration.version)?;
     }
-    let dangling: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
-        r.get(0)
-    })?;
+    let dangling: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
     if dangling > 0 {
         return Err(CatalogError::Corrupt(format!(
             "catalog '{path}': {dangling} dangling foreign key references after migration"
@@ -195,17 +179,9 @@ mod tests {
         assert_eq!(stored_version(&conn).unwrap(), 0);
         assert_eq!(apply_migrations(&mut conn, MIGRATIONS, "mem").unwrap(), 0);
         assert_eq!(stored_version(&conn).unwrap(), CURRENT_VERSION);
-        assert_eq!(
-            apply_migrations(&mut conn, MIGRATIONS, "mem").unwrap(),
-            CURRENT_VERSION
-        );
-        let public: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM schemas WHERE name = 'public'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        assert_eq!(apply_migrations(&mut conn, MIGRATIONS, "mem").unwrap(), CURRENT_VERSION);
+        let public: i64 =
+            conn.query_row("SELECT COUNT(*) FROM schemas WHERE name = 'public'", [], |r| r.get(0)).unwrap();
         assert_eq!(public, 1);
     }
 
@@ -222,9 +198,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         assert!(apply_migrations(&mut conn, &bad, "mem").is_err());
         assert_eq!(stored_version(&conn).unwrap(), 0);
-        let tables: i64 = conn
-            .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
-            .unwrap();
+        let tables: i64 = conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
         assert_eq!(tables, 0);
     }
 }

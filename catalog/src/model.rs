@@ -35,9 +35,7 @@ impl FileFormat {
             Some(FileFormat::Csv)
         } else if s.eq_ignore_ascii_case("parquet") {
             Some(FileFormat::Parquet)
-        } else if s.eq_ignore_ascii_case("json")
-            || s.eq_ignore_ascii_case("ndjson")
-            || s.eq_ignore_ascii_case("jsonl")
+        } else if s.eq_ignore_ascii_case("json") || s.eq_ignore_ascii_case("ndjson") || s.eq_ignore_ascii_case("jsonl")
         {
             Some(FileFormat::Json)
         } else {

@@ -59,10 +59,7 @@ impl Catalog {
     pub fn open(path: impl AsRef<Path>) -> Result<Catalog> {
         let path = path.as_ref();
         let display = path.display().to_string();
-        let conn = Connection::open(path).map_err(|source| CatalogError::Open {
-            path: display.clone(),
-            source,
-        })?;
+        let conn = Connection::open(path).map_err(|source| CatalogError::Open { path: display.clone(), source })?;
         Self::init(conn, Some(path.to_path_buf()), &display)
     }
 
@@ -70,55 +67,38 @@ impl Catalog {
     /// `--no-catalog` sessions).
     pub fn open_in_memory() -> Result<Catalog> {
         let display = ":memory:".to_string();
-        let conn = Connection::open_in_memory().map_err(|source| CatalogError::Open {
-            path: display.clone(),
-            source,
-        })?;
+        let conn =
+            Connection::open_in_memory().map_err(|source| CatalogError::Open { path: display.clone(), source })?;
         Self::init(conn, None, &display)
     }
 
     /// Applies connection settings and migrations.
     fn init(mut conn: Connection, path: Option<PathBuf>, display: &str) -> Result<Catalog> {
-        let open_err = |source| CatalogError::Open {
-            path: display.to_string(),
-            source,
-        };
+        let open_err = |source| CatalogError::Open { path: display.to_string(), source };
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         if path.is_some() {
-            let mode: String = conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-                .map_err(open_err)?;
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(open_err)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 log::warn!("catalog '{display}': WAL mode unavailable, using journal_mode={mode}");
             }
         }
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
 
         let found = migrations::stored_version(&conn).map_err(open_err)?;
         if found > CURRENT_VERSION {
-            return Err(CatalogError::TooNew {
-                path: display.to_string(),
-                found,
-                supported: CURRENT_VERSION,
-            });
+            return Err(CatalogError::TooNew { path: display.to_string(), found, supported: CURRENT_VERSION });
         }
         // Fast path: an up-to-date catalog with its public schema needs no write transaction.
         let ready = found == CURRENT_VERSION && schema_id(&conn, DEFAULT_SCHEMA)?.is_some();
         if !ready {
             let before = migrations::apply_migrations(&mut conn, MIGRATIONS, display)?;
             if before != CURRENT_VERSION {
-                log::debug!(
-                    "catalog '{display}' migrated from version {before} to {CURRENT_VERSION}"
-                );
+                log::debug!("catalog '{display}' migrated from version {before} to {CURRENT_VERSION}");
             }
         }
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(open_err)?;
-        Ok(Catalog {
-            conn: Mutex::new(conn),
-            path,
-        })
+        conn.pragma_update(None, "foreign_keys", true).map_err(open_err)?;
+        Ok(Catalog { conn: Mutex::new(conn), path })
     }
 
     /// The file this catalog was opened from. None for in-memory.
@@ -137,10 +117,7 @@ impl Catalog {
     /// transaction was rolled back while unwinding, so the connection is still usable; if it is
     /// somehow still inside a transaction, that transaction is rolled back here.
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        let guard = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let guard = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !guard.is_autocommit() {
             log::warn!("catalog connection was left inside a transaction; rolling it back");
             if let Err(e) = guard.execute_batch("ROLLBACK") {
@@ -212,10 +189,7 @@ impl Catalog {
     pub fn write<T>(&self, f: impl FnOnce(&CatalogTx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let ctx = CatalogTx {
-            conn: &tx,
-            now_ms: now_ms(),
-        };
+        let ctx = CatalogTx { conn: &tx, now_ms: now_ms() };
         // On Err (or unwind) `tx` is dropped here, which rolls back.
         let value = f(&ctx)?;
         bump_generation(&tx)?;
@@ -234,29 +208,16 @@ pub struct CatalogTx<'a> {
 
 impl fmt::Debug for CatalogTx<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CatalogTx")
-            .field("now_ms", &self.now_ms)
-            .finish_non_exhaustive()
+        f.debug_struct("CatalogTx").field("now_ms", &self.now_ms).finish_non_exhaustive()
     }
 }
 
 impl CatalogTx<'_> {
     /// Creates schema `name`. Fails with [`CatalogError::SchemaExists`] unless `if_not_exists`
     /// (then an existing schema is left unchanged).
-    pub fn create_schema(
-        &self,
-        name: &str,
-        attached_path: Option<&str>,
-        if_not_exists: bool,
-    ) -> Result<()> {
+    pub fn create_schema(&self, name: &str, attached_path: Option<&str>, if_not_exists: bool) -> Result<()> {
         if schema_id(self.conn, name)?.is_some() {
-            return if if_not_exists {
-                Ok(())
-            } else {
-                Err(CatalogError::SchemaExists {
-                    name: name.to_string(),
-                })
-            };
+            return if if_not_exists { Ok(()) } else { Err(CatalogError::SchemaExists { name: name.to_string() }) };
         }
         self.conn
             .prepare_cached(
@@ -271,13 +232,7 @@ impl CatalogTx<'_> {
     /// Returns whether it existed. With `cascade`, its tables, manifests and comments go too.
     pub fn drop_schema(&self, name: &str, if_exists: bool, cascade: bool) -> Result<bool> {
         let Some(id) = schema_id(self.conn, name)? else {
-            return if if_exists {
-                Ok(false)
-            } else {
-                Err(CatalogError::SchemaNotFound {
-                    name: name.to_string(),
-                })
-            };
+            return if if_exists { Ok(false) } else { Err(CatalogError::SchemaNotFound { name: name.to_string() }) };
         };
         let tables: i64 = self
             .conn
@@ -289,9 +244,7 @@ impl CatalogTx<'_> {
                 tables: usize::try_from(tables).unwrap_or(usize::MAX),
             });
         }
-        self.conn
-            .prepare_cached("DELETE FROM schemas WHERE id = ?1")?
-            .execute([id])?;
+        self.conn.prepare_cached("DELETE FROM schemas WHERE id = ?1")?.execute([id])?;
         Ok(true)
     }
 
@@ -308,23 +261,16 @@ impl CatalogTx<'_> {
         if_not_exists: bool,
         or_replace: bool,
     ) -> Result<Option<i64>> {
-        let sid =
-            schema_id(self.conn, &def.schema)?.ok_or_else(|| CatalogError::SchemaNotFound {
-                name: def.schema.clone(),
-            })?;
+        let sid = schema_id(self.conn, &def.schema)?
+            .ok_or_else(|| CatalogError::SchemaNotFound { name: def.schema.clone() })?;
         if let Some(old) = table_id_in(self.conn, sid, &def.name)? {
             if if_not_exists {
                 return Ok(None);
             }
             if !or_replace {
-                return Err(CatalogError::TableExists {
-                    schema: def.schema.clone(),
-                    name: def.name.clone(),
-                });
+                return Err(CatalogError::TableExists { schema: def.schema.clone(), name: def.name.clone() });
             }
-            self.conn
-                .prepare_cached("DELETE FROM tables WHERE id = ?1")?
-                .execute([old])?;
+            self.conn.prepare_cached("DELETE FROM tables WHERE id = ?1")?.execute([old])?;
         }
         check_partition_columns(&def.schema_def, &def.partition_columns)?;
         let options_json = to_json(&def.options, "table options")?;
@@ -356,15 +302,9 @@ impl CatalogTx<'_> {
     /// comments go too.
     pub fn drop_table(&self, schema: &str, name: &str, if_exists: bool) -> Result<bool> {
         let Some(id) = table_id(self.conn, schema, name)? else {
-            return if if_exists {
-                Ok(false)
-            } else {
-                Err(table_not_found(schema, name))
-            };
+            return if if_exists { Ok(false) } else { Err(table_not_found(schema, name)) };
         };
-        self.conn
-            .prepare_cached("DELETE FROM tables WHERE id = ?1")?
-            .execute([id])?;
+        self.conn.prepare_cached("DELETE FROM tables WHERE id = ?1")?.execute([id])?;
         Ok(true)
     }
 
@@ -373,13 +313,7 @@ impl CatalogTx<'_> {
     /// Comments of columns that are no longer in the schema are removed. Fails with
     /// [`CatalogError::TableNotFound`], or [`CatalogError::Internal`] if the table's partition
     /// columns are not a suffix of the new schema.
-    pub fn replace_manifest(
-        &self,
-        schema: &str,
-        name: &str,
-        schema_def: &Schema,
-        files: &[FileEntry],
-    ) -> Result<()> {
+    pub fn replace_manifest(&self, schema: &str, name: &str, schema_def: &Schema, files: &[FileEntry]) -> Result<()> {
         let (id, partition_json): (i64, String) = self
             .conn
             .prepare_cached(
@@ -394,20 +328,14 @@ impl CatalogTx<'_> {
         check_partition_columns(schema_def, &partition_columns)?;
         let schema_json = to_json(schema_def, "table schema")?;
         self.conn
-            .prepare_cached(
-                "UPDATE tables SET schema_json = ?2, refreshed_at_ms = ?3 WHERE id = ?1",
-            )?
+            .prepare_cached("UPDATE tables SET schema_json = ?2, refreshed_at_ms = ?3 WHERE id = ?1")?
             .execute(params![id, schema_json, self.now_ms])?;
-        self.conn
-            .prepare_cached("DELETE FROM files WHERE table_id = ?1")?
-            .execute([id])?;
+        self.conn.prepare_cached("DELETE FROM files WHERE table_id = ?1")?.execute([id])?;
         insert_files(self.conn, id, files)?;
 
         let mut stale = Vec::new();
         {
-            let mut stmt = self
-                .conn
-                .prepare_cached("SELECT column_name FROM column_comments WHERE table_id = ?1")?;
+            let mut stmt = self.conn.prepare_cached("SELECT column_name FROM column_comments WHERE table_id = ?1")?;
             let mut rows = stmt.query([id])?;
             while let Some(row) = rows.next()? {
                 let column: String = row.get(0)?;
@@ -416,9 +344,8 @@ impl CatalogTx<'_> {
                 }
             }
         }
-        let mut delete = self.conn.prepare_cached(
-            "DELETE FROM column_comments WHERE table_id = ?1 AND column_name = ?2",
-        )?;
+        let mut delete =
+            self.conn.prepare_cached("DELETE FROM column_comments WHERE table_id = ?1 AND column_name = ?2")?;
         for column in &stale {
             delete.execute(params![id, column])?;
         }
@@ -429,22 +356,14 @@ impl CatalogTx<'_> {
     /// [`CatalogError::TableNotFound`].
     pub fn set_table_comment(&self, schema: &str, name: &str, comment: Option<&str>) -> Result<()> {
         let id = table_id(self.conn, schema, name)?.ok_or_else(|| table_not_found(schema, name))?;
-        self.conn
-            .prepare_cached("UPDATE tables SET comment = ?2 WHERE id = ?1")?
-            .execute(params![id, comment])?;
+        self.conn.prepare_cached("UPDATE tables SET comment = ?2 WHERE id = ?1")?.execute(params![id, comment])?;
         Ok(())
     }
 
     /// Fails with ColumnNotFound if the column is not in schema_def.
     /// Sets (Some) or removes (None) the comment of `column`; fails with
     /// [`CatalogError::TableNotFound`] if the table does not exist.
-    pub fn set_column_comment(
-        &self,
-        schema: &str,
-        table: &str,
-        column: &str,
-        comment: Option<&str>,
-    ) -> Result<()> {
+    pub fn set_column_comment(&self, schema: &str, table: &str, column: &str, comment: Option<&str>) -> Result<()> {
         let (id, schema_json): (i64, String) = self
             .conn
             .prepare_cached(
@@ -475,9 +394,7 @@ impl CatalogTx<'_> {
             }
             None => {
                 self.conn
-                    .prepare_cached(
-                        "DELETE FROM column_comments WHERE table_id = ?1 AND column_name = ?2",
-                    )?
+                    .prepare_cached("DELETE FROM column_comments WHERE table_id = ?1 AND column_name = ?2")?
                     .execute(params![id, column])?;
             }
         }
@@ -492,9 +409,7 @@ impl CatalogTx<'_> {
             .prepare_cached("UPDATE schemas SET comment = ?2 WHERE name = ?1")?
             .execute(params![schema, comment])?;
         if changed == 0 {
-            return Err(CatalogError::SchemaNotFound {
-                name: schema.to_string(),
-            });
+            return Err(CatalogError::SchemaNotFound { name: schema.to_string() });
         }
         Ok(())
     }
@@ -532,21 +447,15 @@ impl CatalogTx<'_> {
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn table_not_found(schema: &str, name: &str) -> CatalogError {
-    CatalogError::TableNotFound {
-        schema: schema.to_string(),
-        name: name.to_string(),
-    }
+    CatalogError::TableNotFound { schema: schema.to_string(), name: name.to_string() }
 }
 
 fn to_json<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| CatalogError::Internal(format!("cannot serialize {what}: {e}")))
+    serde_json::to_string(value).map_err(|e| CatalogError::Internal(format!("cannot serialize {what}: {e}")))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
@@ -555,9 +464,7 @@ fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T
 
 /// u64 -> SQLite INTEGER.
 fn to_i64(value: u64, what: &str) -> Result<i64> {
-    i64::try_from(value).map_err(|_| {
-        CatalogError::Internal(format!("{what} {value} does not fit a catalog integer"))
-    })
+    i64::try_from(value).map_err(|_| CatalogError::Internal(format!("{what} {value} does not fit a catalog integer")))
 }
 
 /// SQLite INTEGER -> u64 (a negative value means the file was tampered with).
@@ -592,13 +499,10 @@ fn check_partition_columns(schema: &Schema, partition_columns: &[String]) -> Res
 /// Increments the `generation` row (inside the caller's write transaction).
 fn bump_generation(conn: &Connection) -> Result<()> {
     let changed = conn
-        .prepare_cached(
-            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'",
-        )?
+        .prepare_cached("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'")?
         .execute([])?;
     if changed == 0 {
-        conn.prepare_cached("INSERT INTO meta (key, value) VALUES ('generation', '1')")?
-            .execute([])?;
+        conn.prepare_cached("INSERT INTO meta (key, value) VALUES ('generation', '1')")?.execute([])?;
     }
     Ok(())
 }
@@ -610,9 +514,7 @@ fn generation(conn: &Connection) -> Result<i64> {
         .optional()?;
     match value {
         None => Ok(0),
-        Some(v) => v
-            .parse()
-            .map_err(|_| CatalogError::Corrupt(format!("bad generation value '{v}'"))),
+        Some(v) => v.parse().map_err(|_| CatalogError::Corrupt(format!("bad generation value '{v}'"))),
     }
 }
 
@@ -633,10 +535,7 @@ pub(crate) fn ensure_public_schema(conn: &Connection) -> Result<()> {
 }
 
 fn schema_id(conn: &Connection, name: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM schemas WHERE name = ?1")?
-        .query_row([name], |r| r.get(0))
-        .optional()?)
+    Ok(conn.prepare_cached("SELECT id FROM schemas WHERE name = ?1")?.query_row([name], |r| r.get(0)).optional()?)
 }
 
 fn table_id_in(conn: &Connection, schema_id: i64, name: &str) -> Result<Option<i64>> {
@@ -680,44 +579,27 @@ fn insert_files(conn: &Connection, table_id: i64, files: &[FileEntry]) -> Result
         ])?;
         let file_id = conn.last_insert_rowid();
         for stats in &file.column_stats {
-            let null_count = stats
-                .null_count
-                .map(|n| to_i64(n, "null count"))
-                .transpose()?;
-            insert_stats.execute(params![
-                file_id,
-                stats.column,
-                stats.min,
-                stats.max,
-                null_count,
-            ])?;
+            let null_count = stats.null_count.map(|n| to_i64(n, "null count")).transpose()?;
+            insert_stats.execute(params![file_id, stats.column, stats.min, stats.max, null_count,])?;
         }
     }
     Ok(())
 }
 
 fn schema_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SchemaEntry> {
-    Ok(SchemaEntry {
-        name: row.get(0)?,
-        attached_path: row.get(1)?,
-        comment: row.get(2)?,
-        created_at_ms: row.get(3)?,
-    })
+    Ok(SchemaEntry { name: row.get(0)?, attached_path: row.get(1)?, comment: row.get(2)?, created_at_ms: row.get(3)? })
 }
 
 fn list_schemas(conn: &Connection) -> Result<Vec<SchemaEntry>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name, attached_path, comment, created_at_ms FROM schemas ORDER BY name",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT name, attached_path, comment, created_at_ms FROM schemas ORDER BY name")?;
     let rows = stmt.query_map([], schema_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 fn get_schema(conn: &Connection, name: &str) -> Result<Option<SchemaEntry>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT name, attached_path, comment, created_at_ms FROM schemas WHERE name = ?1",
-        )?
+        .prepare_cached("SELECT name, attached_path, comment, created_at_ms FROM schemas WHERE name = ?1")?
         .query_row([name], schema_from_row)
         .optional()?)
 }
@@ -764,24 +646,16 @@ enum TableFilter<'a> {
 
 fn load_tables(conn: &Connection, filter: TableFilter<'_>) -> Result<Vec<TableEntry>> {
     let (table_sql, comment_sql, args): (&str, &str, Vec<&str>) = match filter {
-        TableFilter::All => (
-            concat!(select_tables!(), "GROUP BY t.id ORDER BY s.name, t.name"),
-            select_comments!(),
-            vec![],
-        ),
+        TableFilter::All => {
+            (concat!(select_tables!(), "GROUP BY t.id ORDER BY s.name, t.name"), select_comments!(), vec![])
+        }
         TableFilter::Schema(schema) => (
-            concat!(
-                select_tables!(),
-                "WHERE s.name = ?1 GROUP BY t.id ORDER BY s.name, t.name"
-            ),
+            concat!(select_tables!(), "WHERE s.name = ?1 GROUP BY t.id ORDER BY s.name, t.name"),
             concat!(select_comments!(), "WHERE s.name = ?1"),
             vec![schema],
         ),
         TableFilter::One(schema, name) => (
-            concat!(
-                select_tables!(),
-                "WHERE s.name = ?1 AND t.name = ?2 GROUP BY t.id"
-            ),
+            concat!(select_tables!(), "WHERE s.name = ?1 AND t.name = ?2 GROUP BY t.id"),
             concat!(select_comments!(), "WHERE s.name = ?1 AND t.name = ?2"),
             vec![schema, name],
         ),
@@ -849,9 +723,7 @@ fn list_tables(conn: &Connection, schema: Option<&str>) -> Result<Vec<TableEntry
 }
 
 fn get_table(conn: &Connection, schema: &str, name: &str) -> Result<Option<TableEntry>> {
-    Ok(load_tables(conn, TableFilter::One(schema, name))?
-        .into_iter()
-        .next())
+    Ok(load_tables(conn, TableFilter::One(schema, name))?.into_iter().next())
 }
 
 fn list_files(conn: &Connection, schema: &str, table: &str) -> Result<Vec<FileEntry>> {
@@ -921,30 +793,20 @@ mod tests {
         let catalog = Catalog::open_in_memory().unwrap();
         let conn = catalog.lock();
         let plan: Vec<String> = conn
-            .prepare(concat!(
-                "EXPLAIN QUERY PLAN ",
-                select_tables!(),
-                "GROUP BY t.id"
-            ))
+            .prepare(concat!("EXPLAIN QUERY PLAN ", select_tables!(), "GROUP BY t.id"))
             .unwrap()
             .query_map([], |r| r.get::<_, String>(3))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         let plan = plan.join("\n");
-        assert!(
-            plan.contains("USING COVERING INDEX") || plan.contains("USING INDEX"),
-            "{plan}"
-        );
+        assert!(plan.contains("USING COVERING INDEX") || plan.contains("USING INDEX"), "{plan}");
     }
 
     #[test]
     fn partition_column_check() {
         use arrow_schema::{DataType, Field};
-        let schema = Schema::new(vec![
-            Field::new("a", DataType::Int32, true),
-            Field::new("p", DataType::Utf8, true),
-        ]);
+        let schema = Schema::new(vec![Field::new("a", DataType::Int32, true), Field::new("p", DataType::Utf8, true)]);
         assert!(check_partition_columns(&schema, &[]).is_ok());
         assert!(check_partition_columns(&schema, &["p".to_string()]).is_ok());
         assert!(check_partition_columns(&schema, &["a".to_string()]).is_err());

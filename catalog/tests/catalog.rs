@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use tarn_catalog::{
-    CURRENT_VERSION, Catalog, CatalogError, ColumnStats, FileEntry, FileFormat, TableDefinition,
-    TableEntry,
+    CURRENT_VERSION, Catalog, CatalogError, ColumnStats, FileEntry, FileFormat, TableDefinition, TableEntry,
 };
 
 fn schema() -> Arc<Schema> {
@@ -20,16 +19,8 @@ fn schema() -> Arc<Schema> {
         Schema::new(vec![
             Field::new("o_orderkey", DataType::Int64, false),
             Field::new("o_price", DataType::Decimal128(15, 2), true),
-            Field::new(
-                "o_ts",
-                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                true,
-            ),
-            Field::new(
-                "o_tags",
-                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-                true,
-            ),
+            Field::new("o_ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new("o_tags", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
             Field::new(
                 "o_nested",
                 DataType::Struct(Fields::from(vec![Field::new("x", DataType::Float64, true)])),
@@ -98,10 +89,7 @@ fn sorted(mut files: Vec<FileEntry>) -> Vec<FileEntry> {
 }
 
 fn create(catalog: &Catalog, schema_name: &str, name: &str) -> i64 {
-    catalog
-        .write(|tx| tx.create_table(&def(schema_name, name), &files(name), false, false))
-        .unwrap()
-        .unwrap()
+    catalog.write(|tx| tx.create_table(&def(schema_name, name), &files(name), false, false)).unwrap().unwrap()
 }
 
 #[test]
@@ -127,12 +115,7 @@ fn schema_round_trip() {
             tx.set_schema_comment("lake", Some("attached lake"))
         })
         .unwrap();
-    let names: Vec<String> = catalog
-        .list_schemas()
-        .unwrap()
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
+    let names: Vec<String> = catalog.list_schemas().unwrap().into_iter().map(|s| s.name).collect();
     assert_eq!(names, ["b", "lake", "public"]);
     let lake = catalog.get_schema("lake").unwrap().unwrap();
     assert_eq!(lake.attached_path.as_deref(), Some("/data/lake/"));
@@ -141,23 +124,15 @@ fn schema_round_trip() {
     assert_eq!(catalog.get_schema("missing").unwrap(), None);
 
     // if_not_exists keeps the old one; otherwise SchemaExists.
-    catalog
-        .write(|tx| tx.create_schema("lake", None, true))
-        .unwrap();
+    catalog.write(|tx| tx.create_schema("lake", None, true)).unwrap();
     assert_eq!(catalog.get_schema("lake").unwrap().unwrap(), lake);
-    let err = catalog
-        .write(|tx| tx.create_schema("lake", None, false))
-        .unwrap_err();
+    let err = catalog.write(|tx| tx.create_schema("lake", None, false)).unwrap_err();
     assert!(matches!(err, CatalogError::SchemaExists { ref name } if name == "lake"));
     assert_eq!(err.to_string(), "schema 'lake' already exists");
 
-    catalog
-        .write(|tx| tx.set_schema_comment("lake", None))
-        .unwrap();
+    catalog.write(|tx| tx.set_schema_comment("lake", None)).unwrap();
     assert_eq!(catalog.get_schema("lake").unwrap().unwrap().comment, None);
-    let err = catalog
-        .write(|tx| tx.set_schema_comment("nope", Some("x")))
-        .unwrap_err();
+    let err = catalog.write(|tx| tx.set_schema_comment("nope", Some("x"))).unwrap_err();
     assert!(matches!(err, CatalogError::SchemaNotFound { ref name } if name == "nope"));
 }
 
@@ -169,10 +144,7 @@ fn table_and_manifest_round_trip() {
     let table = catalog.get_table("public", "orders").unwrap().unwrap();
     assert_eq!(table.id, id);
     assert_eq!(table.def, def("public", "orders"));
-    assert_eq!(
-        table.def.schema_def.metadata().get("origin").unwrap(),
-        "test"
-    );
+    assert_eq!(table.def.schema_def.metadata().get("origin").unwrap(), "test");
     assert!(table.column_comments.is_empty());
     assert_eq!(table.created_at_ms, table.refreshed_at_ms);
     assert_eq!(table.file_count, 2);
@@ -201,9 +173,7 @@ fn table_and_manifest_round_trip() {
         d.partition_columns.clear();
         d.comment = None;
         d.options.clear();
-        catalog
-            .write(|tx| tx.create_table(&d, &[], false, false))
-            .unwrap();
+        catalog.write(|tx| tx.create_table(&d, &[], false, false)).unwrap();
         let t = catalog.get_table("public", &d.name).unwrap().unwrap();
         assert_eq!(t.def, d);
         assert_eq!((t.file_count, t.total_bytes, t.row_count), (0, 0, Some(0)));
@@ -216,66 +186,36 @@ fn aggregates_per_table_and_unknown_row_count() {
     create(&catalog, "public", "a");
     let mut f = files("b");
     f[1].row_count = None;
-    f.push(FileEntry {
-        path: "/data/lake/b/extra.parquet".into(),
-        size: 1,
-        ..Default::default()
-    });
-    catalog
-        .write(|tx| tx.create_table(&def("public", "b"), &f, false, false))
-        .unwrap();
+    f.push(FileEntry { path: "/data/lake/b/extra.parquet".into(), size: 1, ..Default::default() });
+    catalog.write(|tx| tx.create_table(&def("public", "b"), &f, false, false)).unwrap();
     let tables = catalog.list_tables(None).unwrap();
-    let summary: Vec<(String, u64, u64, Option<u64>)> = tables
-        .iter()
-        .map(|t| (t.def.name.clone(), t.file_count, t.total_bytes, t.row_count))
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            ("a".to_string(), 2, 3072, Some(42)),
-            ("b".to_string(), 3, 3073, None)
-        ]
-    );
+    let summary: Vec<(String, u64, u64, Option<u64>)> =
+        tables.iter().map(|t| (t.def.name.clone(), t.file_count, t.total_bytes, t.row_count)).collect();
+    assert_eq!(summary, [("a".to_string(), 2, 3072, Some(42)), ("b".to_string(), 3, 3073, None)]);
 }
 
 #[test]
 fn create_table_errors_and_flags() {
     let catalog = Catalog::open_in_memory().unwrap();
-    let err = catalog
-        .write(|tx| tx.create_table(&def("nope", "t"), &[], false, false))
-        .unwrap_err();
+    let err = catalog.write(|tx| tx.create_table(&def("nope", "t"), &[], false, false)).unwrap_err();
     assert!(matches!(err, CatalogError::SchemaNotFound { ref name } if name == "nope"));
 
     let first = create(&catalog, "public", "t");
-    let err = catalog
-        .write(|tx| tx.create_table(&def("public", "t"), &[], false, false))
-        .unwrap_err();
-    assert!(
-        matches!(err, CatalogError::TableExists { ref schema, ref name } if schema == "public" && name == "t")
-    );
+    let err = catalog.write(|tx| tx.create_table(&def("public", "t"), &[], false, false)).unwrap_err();
+    assert!(matches!(err, CatalogError::TableExists { ref schema, ref name } if schema == "public" && name == "t"));
     assert_eq!(err.to_string(), "table 'public.t' already exists");
 
     // IF NOT EXISTS: nothing changes.
     let mut other = def("public", "t");
     other.location = "/elsewhere/".into();
-    assert_eq!(
-        catalog
-            .write(|tx| tx.create_table(&other, &[], true, false))
-            .unwrap(),
-        None
-    );
+    assert_eq!(catalog.write(|tx| tx.create_table(&other, &[], true, false)).unwrap(), None);
     let t = catalog.get_table("public", "t").unwrap().unwrap();
     assert_eq!((t.id, t.file_count), (first, 2));
     assert_eq!(t.def.location, "/data/lake/t/");
 
     // OR REPLACE: new id, new definition, new manifest, comments gone.
-    catalog
-        .write(|tx| tx.set_column_comment("public", "t", "o_price", Some("price")))
-        .unwrap();
-    let replaced = catalog
-        .write(|tx| tx.create_table(&other, &[], false, true))
-        .unwrap()
-        .unwrap();
+    catalog.write(|tx| tx.set_column_comment("public", "t", "o_price", Some("price"))).unwrap();
+    let replaced = catalog.write(|tx| tx.create_table(&other, &[], false, true)).unwrap().unwrap();
     assert_ne!(replaced, first);
     let t = catalog.get_table("public", "t").unwrap().unwrap();
     assert_eq!(t.id, replaced);
@@ -287,9 +227,7 @@ fn create_table_errors_and_flags() {
     // Partition columns must be a suffix of the schema.
     let mut bad = def("public", "bad");
     bad.partition_columns = vec!["o_orderkey".into()];
-    let err = catalog
-        .write(|tx| tx.create_table(&bad, &[], false, false))
-        .unwrap_err();
+    let err = catalog.write(|tx| tx.create_table(&bad, &[], false, false)).unwrap_err();
     assert!(matches!(err, CatalogError::Internal(_)), "{err}");
     assert_eq!(catalog.get_table("public", "bad").unwrap(), None);
 }
@@ -298,26 +236,12 @@ fn create_table_errors_and_flags() {
 fn drop_table() {
     let catalog = Catalog::open_in_memory().unwrap();
     create(&catalog, "public", "t");
-    assert!(
-        catalog
-            .write(|tx| tx.drop_table("public", "t", false))
-            .unwrap()
-    );
+    assert!(catalog.write(|tx| tx.drop_table("public", "t", false)).unwrap());
     assert_eq!(catalog.get_table("public", "t").unwrap(), None);
-    assert!(
-        !catalog
-            .write(|tx| tx.drop_table("public", "t", true))
-            .unwrap()
-    );
-    let err = catalog
-        .write(|tx| tx.drop_table("public", "t", false))
-        .unwrap_err();
+    assert!(!catalog.write(|tx| tx.drop_table("public", "t", true)).unwrap());
+    let err = catalog.write(|tx| tx.drop_table("public", "t", false)).unwrap_err();
     assert_eq!(err.to_string(), "table 'public.t' does not exist");
-    assert!(
-        !catalog
-            .write(|tx| tx.drop_table("nope", "t", true))
-            .unwrap()
-    );
+    assert!(!catalog.write(|tx| tx.drop_table("nope", "t", true)).unwrap());
 }
 
 #[test]
@@ -352,33 +276,21 @@ fn replace_manifest_refreshes() {
         }],
         ..Default::default()
     }];
-    catalog
-        .write(|tx| tx.replace_manifest("public", "t", &new_schema, &new_files))
-        .unwrap();
+    catalog.write(|tx| tx.replace_manifest("public", "t", &new_schema, &new_files)).unwrap();
     let after = catalog.get_table("public", "t").unwrap().unwrap();
     assert_eq!(after.id, before.id);
     assert_eq!(*after.def.schema_def, new_schema);
     assert_eq!(after.created_at_ms, before.created_at_ms);
     assert!(after.refreshed_at_ms > before.refreshed_at_ms);
-    assert_eq!(
-        (after.file_count, after.total_bytes, after.row_count),
-        (1, 7, Some(3))
-    );
-    assert_eq!(
-        after.column_comments,
-        BTreeMap::from([("o_price".to_string(), "price".to_string())])
-    );
+    assert_eq!((after.file_count, after.total_bytes, after.row_count), (1, 7, Some(3)));
+    assert_eq!(after.column_comments, BTreeMap::from([("o_price".to_string(), "price".to_string())]));
     assert_eq!(catalog.list_files("public", "t").unwrap(), new_files);
 
-    let err = catalog
-        .write(|tx| tx.replace_manifest("public", "nope", &new_schema, &[]))
-        .unwrap_err();
+    let err = catalog.write(|tx| tx.replace_manifest("public", "nope", &new_schema, &[])).unwrap_err();
     assert!(matches!(err, CatalogError::TableNotFound { .. }));
     // The partition column must stay last.
     let no_partition = Schema::new(vec![Field::new("o_orderkey", DataType::Int64, false)]);
-    let err = catalog
-        .write(|tx| tx.replace_manifest("public", "t", &no_partition, &[]))
-        .unwrap_err();
+    let err = catalog.write(|tx| tx.replace_manifest("public", "t", &no_partition, &[])).unwrap_err();
     assert!(matches!(err, CatalogError::Internal(_)));
     assert_eq!(catalog.list_files("public", "t").unwrap(), new_files);
 }
@@ -417,87 +329,45 @@ fn comments() {
     assert_eq!(t.def.comment, None);
     assert_eq!(t.column_comments.len(), 1);
 
-    let err = catalog
-        .write(|tx| tx.set_column_comment("public", "t", "nope", Some("x")))
-        .unwrap_err();
+    let err = catalog.write(|tx| tx.set_column_comment("public", "t", "nope", Some("x"))).unwrap_err();
     assert!(matches!(
         err,
         CatalogError::ColumnNotFound { ref schema, ref table, ref column }
             if schema == "public" && table == "t" && column == "nope"
     ));
-    assert_eq!(
-        err.to_string(),
-        "column 'nope' does not exist in table 'public.t'"
-    );
-    let err = catalog
-        .write(|tx| tx.set_column_comment("public", "nope", "x", Some("x")))
-        .unwrap_err();
+    assert_eq!(err.to_string(), "column 'nope' does not exist in table 'public.t'");
+    let err = catalog.write(|tx| tx.set_column_comment("public", "nope", "x", Some("x"))).unwrap_err();
     assert!(matches!(err, CatalogError::TableNotFound { .. }));
-    let err = catalog
-        .write(|tx| tx.set_table_comment("public", "nope", Some("x")))
-        .unwrap_err();
+    let err = catalog.write(|tx| tx.set_table_comment("public", "nope", Some("x"))).unwrap_err();
     assert!(matches!(err, CatalogError::TableNotFound { .. }));
 }
 
 #[test]
 fn drop_schema_cascade_and_not() {
     let catalog = Catalog::open_in_memory().unwrap();
-    catalog
-        .write(|tx| tx.create_schema("lake", None, false))
-        .unwrap();
+    catalog.write(|tx| tx.create_schema("lake", None, false)).unwrap();
     create(&catalog, "lake", "a");
     create(&catalog, "lake", "b");
-    catalog
-        .write(|tx| tx.set_column_comment("lake", "a", "o_price", Some("p")))
-        .unwrap();
+    catalog.write(|tx| tx.set_column_comment("lake", "a", "o_price", Some("p"))).unwrap();
     create(&catalog, "public", "keep");
 
-    let err = catalog
-        .write(|tx| tx.drop_schema("lake", false, false))
-        .unwrap_err();
-    assert!(
-        matches!(err, CatalogError::SchemaNotEmpty { ref name, tables: 2 } if name == "lake"),
-        "{err}"
-    );
-    assert_eq!(
-        err.to_string(),
-        "schema 'lake' is not empty (2 tables); use DROP SCHEMA lake CASCADE"
-    );
+    let err = catalog.write(|tx| tx.drop_schema("lake", false, false)).unwrap_err();
+    assert!(matches!(err, CatalogError::SchemaNotEmpty { ref name, tables: 2 } if name == "lake"), "{err}");
+    assert_eq!(err.to_string(), "schema 'lake' is not empty (2 tables); use DROP SCHEMA lake CASCADE");
     assert_eq!(catalog.table_names("lake").unwrap(), ["a", "b"]);
 
-    assert!(
-        catalog
-            .write(|tx| tx.drop_schema("lake", false, true))
-            .unwrap()
-    );
+    assert!(catalog.write(|tx| tx.drop_schema("lake", false, true)).unwrap());
     assert_eq!(catalog.get_schema("lake").unwrap(), None);
     assert!(catalog.table_names("lake").unwrap().is_empty());
-    let remaining: Vec<String> = catalog
-        .list_tables(None)
-        .unwrap()
-        .into_iter()
-        .map(|t| t.def.name)
-        .collect();
+    let remaining: Vec<String> = catalog.list_tables(None).unwrap().into_iter().map(|t| t.def.name).collect();
     assert_eq!(remaining, ["keep"]);
     assert_eq!(catalog.list_files("public", "keep").unwrap().len(), 2);
 
     // Empty schema drops without cascade; missing schema needs if_exists.
-    catalog
-        .write(|tx| tx.create_schema("empty", None, false))
-        .unwrap();
-    assert!(
-        catalog
-            .write(|tx| tx.drop_schema("empty", false, false))
-            .unwrap()
-    );
-    assert!(
-        !catalog
-            .write(|tx| tx.drop_schema("empty", true, false))
-            .unwrap()
-    );
-    let err = catalog
-        .write(|tx| tx.drop_schema("empty", false, false))
-        .unwrap_err();
+    catalog.write(|tx| tx.create_schema("empty", None, false)).unwrap();
+    assert!(catalog.write(|tx| tx.drop_schema("empty", false, false)).unwrap());
+    assert!(!catalog.write(|tx| tx.drop_schema("empty", true, false)).unwrap());
+    let err = catalog.write(|tx| tx.drop_schema("empty", false, false)).unwrap_err();
     assert!(matches!(err, CatalogError::SchemaNotFound { .. }));
 }
 
@@ -507,22 +377,14 @@ fn cascade_removes_all_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.db");
     let catalog = Catalog::open(&path).unwrap();
-    catalog
-        .write(|tx| tx.create_schema("lake", None, false))
-        .unwrap();
+    catalog.write(|tx| tx.create_schema("lake", None, false)).unwrap();
     create(&catalog, "lake", "a");
-    catalog
-        .write(|tx| tx.set_column_comment("lake", "a", "o_price", Some("p")))
-        .unwrap();
-    catalog
-        .write(|tx| tx.drop_schema("lake", false, true))
-        .unwrap();
+    catalog.write(|tx| tx.set_column_comment("lake", "a", "o_price", Some("p"))).unwrap();
+    catalog.write(|tx| tx.drop_schema("lake", false, true)).unwrap();
     drop(catalog);
     let conn = rusqlite::Connection::open(&path).unwrap();
     for table in ["tables", "files", "file_column_stats", "column_comments"] {
-        let n: i64 = conn
-            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap();
+        let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap();
         assert_eq!(n, 0, "{table}");
     }
 }
@@ -589,12 +451,7 @@ fn generation_changes_on_each_write() {
     let mut last = catalog.generation().unwrap();
     let writes: Vec<Box<WriteFn>> = vec![
         Box::new(|c| c.write(|tx| tx.create_schema("s", None, false))),
-        Box::new(|c| {
-            c.write(|tx| {
-                tx.create_table(&def("s", "t"), &[], false, false)
-                    .map(|_| ())
-            })
-        }),
+        Box::new(|c| c.write(|tx| tx.create_table(&def("s", "t"), &[], false, false).map(|_| ()))),
         Box::new(|c| c.write(|tx| tx.set_table_comment("s", "t", Some("c")))),
         Box::new(|c| c.write(|tx| tx.replace_manifest("s", "t", &schema(), &files("t")))),
         Box::new(|c| c.write(|tx| tx.drop_table("s", "t", false).map(|_| ()))),
@@ -607,11 +464,7 @@ fn generation_changes_on_each_write() {
         last = now;
     }
     // A failed write does not change it.
-    assert!(
-        catalog
-            .write(|tx| tx.drop_schema("s", false, false))
-            .is_err()
-    );
+    assert!(catalog.write(|tx| tx.drop_schema("s", false, false)).is_err());
     assert_eq!(catalog.generation().unwrap(), last);
 }
 
@@ -649,19 +502,14 @@ fn persistence_across_reopen() {
     let catalog = Catalog::open(&path).unwrap();
     assert_eq!(catalog.list_tables(None).unwrap(), tables);
     assert_eq!(catalog.generation().unwrap(), generation);
-    assert_eq!(
-        catalog.list_files("lake", "orders").unwrap(),
-        sorted(files("orders"))
-    );
+    assert_eq!(catalog.list_files("lake", "orders").unwrap(), sorted(files("orders")));
     let lake = catalog.get_schema("lake").unwrap().unwrap();
     assert_eq!(lake.comment.as_deref(), Some("lake"));
     assert_eq!(lake.attached_path.as_deref(), Some("/data/lake/"));
 
     // WAL mode and settings are in force on the file.
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -684,9 +532,7 @@ fn public_schema_recreated_on_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.db");
     let catalog = Catalog::open(&path).unwrap();
-    catalog
-        .write(|tx| tx.drop_schema("public", false, false))
-        .unwrap();
+    catalog.write(|tx| tx.drop_schema("public", false, false)).unwrap();
     assert!(catalog.list_schemas().unwrap().is_empty());
     drop(catalog);
     let catalog = Catalog::open(&path).unwrap();
@@ -700,16 +546,11 @@ fn refuses_newer_version() {
     drop(Catalog::open(&path).unwrap());
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
-            .unwrap();
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
     }
     let err = Catalog::open(&path).unwrap_err();
     match &err {
-        CatalogError::TooNew {
-            path: p,
-            found,
-            supported,
-        } => {
+        CatalogError::TooNew { path: p, found, supported } => {
             assert_eq!(p, &path.display().to_string());
             assert_eq!(*found, CURRENT_VERSION + 1);
             assert_eq!(*supported, CURRENT_VERSION);
@@ -754,26 +595,14 @@ fn large_listing_is_ordered() {
         .unwrap();
     let tables: Vec<TableEntry> = catalog.list_tables(None).unwrap();
     assert_eq!(tables.len(), 50);
-    let keys: Vec<(String, String)> = tables
-        .iter()
-        .map(|t| (t.def.schema.clone(), t.def.name.clone()))
-        .collect();
+    let keys: Vec<(String, String)> = tables.iter().map(|t| (t.def.schema.clone(), t.def.name.clone())).collect();
     let mut expected = keys.clone();
     expected.sort();
     assert_eq!(keys, expected);
     for t in &tables {
         assert_eq!((t.file_count, t.row_count), (2, Some(42)));
         let i: usize = t.def.name[1..].parse().unwrap();
-        assert_eq!(
-            t.column_comments.get("o_price").cloned(),
-            i.is_multiple_of(5).then(|| format!("c{i}"))
-        );
-        assert_eq!(
-            catalog
-                .get_table(&t.def.schema, &t.def.name)
-                .unwrap()
-                .as_ref(),
-            Some(t)
-        );
+        assert_eq!(t.column_comments.get("o_price").cloned(), i.is_multiple_of(5).then(|| format!("c{i}")));
+        assert_eq!(catalog.get_table(&t.def.schema, &t.def.name).unwrap().as_ref(), Some(t));
     }
 }

@@ -40,16 +40,8 @@ fn files(name: &str) -> Vec<FileEntry> {
 /// and every `s<i>` schema holds exactly its pair. Returns the number of tables.
 fn check_snapshot(catalog: &Catalog) -> usize {
     let tables = catalog.list_tables(None).unwrap();
-    assert_eq!(
-        tables.len() % 2,
-        0,
-        "odd number of tables: {}",
-        tables.len()
-    );
-    let names: BTreeSet<(String, String)> = tables
-        .iter()
-        .map(|t| (t.def.schema.clone(), t.def.name.clone()))
-        .collect();
+    assert_eq!(tables.len() % 2, 0, "odd number of tables: {}", tables.len());
+    let names: BTreeSet<(String, String)> = tables.iter().map(|t| (t.def.schema.clone(), t.def.name.clone())).collect();
     for t in &tables {
         assert_eq!(t.file_count, 2, "partial manifest for {}", t.def.name);
         assert_eq!(t.total_bytes, 20);

@@ -95,6 +95,9 @@ pub struct LakeSummary {
     /// The tables, in the order they are generated: `lineitem`, `orders`,
     /// `customer`, `supplier`, `part`, `partsupp`, `nation`, `region`.
     pub tables: Vec<DemoTable>,
+    /// Whether this call wrote the lake (false when a complete lake of the
+    /// same scale factor was found and reused).
+    pub generated: bool,
 }
 
 impl LakeSummary {
@@ -182,7 +185,13 @@ pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
     }
 
     log::info!("generated TPC-H demo lake (SF {sf}) in '{}' in {:.2?}", dir.display(), started.elapsed());
-    Ok(summary_at(dir, tables))
+    Ok(summary_at(dir, tables, true))
+}
+
+/// Whether `dir` holds a complete demo lake of scale factor `sf` (so that
+/// [`generate_lake`] would reuse it without writing anything).
+pub fn lake_is_complete(dir: &Path, sf: f64) -> bool {
+    matches!(read_marker(dir, sf), Ok(Some(_)))
 }
 
 /// Move a generated lake from `staging` into the existing directory `dir`,
@@ -237,9 +246,9 @@ fn remove_entry(path: &Path) -> Result<()> {
 }
 
 /// The summary of a lake at `root`, from tables whose paths are relative to it.
-fn summary_at(root: &Path, tables: Vec<DemoTable>) -> LakeSummary {
+fn summary_at(root: &Path, tables: Vec<DemoTable>, generated: bool) -> LakeSummary {
     let tables = tables.into_iter().map(|t| DemoTable { path: root.join(&t.path), ..t }).collect();
-    LakeSummary { root: root.to_path_buf(), tables }
+    LakeSummary { root: root.to_path_buf(), tables, generated }
 }
 
 /// Rows and files one table (or one part of it) was written to.
@@ -563,7 +572,7 @@ fn read_marker(dir: &Path, sf: f64) -> Result<Option<LakeSummary>> {
     if tables.iter().any(|t| !dir.join(&t.path).exists()) {
         return Ok(None);
     }
-    Ok(Some(summary_at(dir, tables)))
+    Ok(Some(summary_at(dir, tables, false)))
 }
 
 /// The tables listed by a marker's `text`, if it is of this layout version and
@@ -738,7 +747,8 @@ mod tests {
         let marker_time = fs::metadata(dir.join(MARKER)).unwrap().modified().unwrap();
         let data_time = fs::metadata(dir.join("customer.csv")).unwrap().modified().unwrap();
         let again = generate_lake(&dir, DEFAULT_SCALE_FACTOR).unwrap();
-        assert_eq!(again, summary);
+        assert!(summary.generated && !again.generated);
+        assert_eq!(again, LakeSummary { generated: false, ..summary.clone() });
         let marker_time2 = fs::metadata(dir.join(MARKER)).unwrap().modified().unwrap();
         let data_time2 = fs::metadata(dir.join("customer.csv")).unwrap().modified().unwrap();
         assert_eq!((marker_time, data_time), (marker_time2, data_time2));
@@ -762,7 +772,7 @@ mod tests {
         assert_eq!(supplier.lines().count(), 21);
         // Only the lake remains next to it: staging directories are gone.
         assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
-        assert_eq!(generate_lake(&dir, 0.002).unwrap(), bigger);
+        assert_eq!(generate_lake(&dir, 0.002).unwrap(), LakeSummary { generated: false, ..bigger.clone() });
 
         // A lake with a deleted table is incomplete: regenerated.
         fs::remove_file(dir.join("region.json")).unwrap();

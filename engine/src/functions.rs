@@ -244,7 +244,7 @@ fn value_arg(e: SqlExpr) -> FunctionArg {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use datafusion::sql::parser::DFParser;

@@ -503,13 +503,13 @@ pub(crate) fn listing_table(state: &SessionState, def: &TableDefinition) -> Resu
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
     #[test]
     fn formats_from_extensions() {
-        let d = |n: &str| detect_format(n).map(|(f, c, e)| (f, c, e));
+        let d = |n: &str| detect_format(n);
         assert_eq!(d("a.csv"), Some((FileFormat::Csv, None, ".csv".into())));
         assert_eq!(d("a.CSV.gz"), Some((FileFormat::Csv, Some("GZIP"), ".csv.gz".into())));
         assert_eq!(d("x/a.ndjson.zst"), Some((FileFormat::Json, Some("ZSTD"), ".ndjson.zst".into())));

@@ -47,6 +47,15 @@ impl SessionHandle {
     }
 }
 
+/// A provider built from a catalog entry, valid while the entry's id and
+/// refresh time are unchanged.
+#[derive(Debug)]
+struct BuiltTable {
+    id: i64,
+    refreshed_at_ms: i64,
+    table: Arc<LakeTable>,
+}
+
 /// State shared by the catalog provider, its schemas and the engine.
 #[derive(Debug)]
 pub(crate) struct Bridge {
@@ -55,7 +64,7 @@ pub(crate) struct Bridge {
     /// Session-local tables and views (`CREATE TABLE AS`, `CREATE VIEW`), by (schema, name).
     overlay: RwLock<HashMap<(String, String), Arc<dyn TableProvider>>>,
     /// Built providers of catalog tables, reused while the stored entry is unchanged.
-    built: RwLock<HashMap<(String, String), (i64, i64, Arc<LakeTable>)>>,
+    built: RwLock<HashMap<(String, String), BuiltTable>>,
 }
 
 impl Bridge {
@@ -74,15 +83,16 @@ impl Bridge {
         };
         let key = (schema.to_string(), name.to_string());
         if let Ok(built) = self.built.read()
-            && let Some((id, refreshed, table)) = built.get(&key)
-            && *id == entry.id
-            && *refreshed == entry.refreshed_at_ms
+            && let Some(b) = built.get(&key)
+            && b.id == entry.id
+            && b.refreshed_at_ms == entry.refreshed_at_ms
         {
-            return Ok(Some(table.clone()));
+            return Ok(Some(b.table.clone()));
         }
         let table = Arc::new(LakeTable::new(state, entry.def.clone(), None)?);
         if let Ok(mut built) = self.built.write() {
-            built.insert(key, (entry.id, entry.refreshed_at_ms, table.clone()));
+            built
+                .insert(key, BuiltTable { id: entry.id, refreshed_at_ms: entry.refreshed_at_ms, table: table.clone() });
         }
         Ok(Some(table))
     }

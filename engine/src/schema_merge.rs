@@ -162,7 +162,7 @@ fn merge_struct(a: &Fields, b: &Fields, text: bool) -> Option<Fields> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use DataType::*;

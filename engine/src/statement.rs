@@ -71,7 +71,9 @@ pub fn parse_script(sql: &str, dialect: &dyn Dialect, recursion_limit: usize) ->
             Some(TarnKeyword::Attach) => parse_attach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
             Some(TarnKeyword::Detach) => parse_detach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
             Some(TarnKeyword::Refresh) => parse_refresh(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
-            None => TarnStatement::DataFusion(Box::new(parser.parse_statement().map_err(Error::from)?)),
+            None => TarnStatement::DataFusion(Box::new(
+                parser.parse_statement().map_err(|e| position_at_end(Error::from(e), sql))?,
+            )),
         };
         let end_token = parser.parser.peek_token();
         match end_token.token {
@@ -79,7 +81,7 @@ pub fn parse_script(sql: &str, dialect: &dyn Dialect, recursion_limit: usize) ->
             _ => {
                 return Err(syntax_error(
                     ParserError::ParserError(format!(
-                        "Expected: end of statement, found: {} at {}",
+                        "Expected: end of statement, found: {}{}",
                         end_token.token, end_token.span.start
                     )),
                     sql,
@@ -167,6 +169,10 @@ fn parse_attach(p: &mut Parser) -> Result<TarnStatement, ParserError> {
     p.next_token(); // ATTACH
     let or_replace = p.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
     let _ = p.parse_keyword(Keyword::DATABASE);
+    let next = p.peek_token();
+    if !matches!(next.token, Token::SingleQuotedString(_)) {
+        return p.expected("a quoted directory path, as in ATTACH 'data/lake' AS lake", next);
+    }
     let path = p.parse_literal_string()?;
     p.expect_keyword_is(Keyword::AS)?;
     let schema = normalize_ident(p.parse_identifier()?);
@@ -205,8 +211,21 @@ fn normalize_ident(ident: datafusion::sql::sqlparser::ast::Ident) -> String {
     }
 }
 
-fn syntax_error(e: ParserError, _sql: &str) -> Error {
-    Error::from(datafusion::error::DataFusionError::SQL(Box::new(e), None))
+/// A syntax error with its position; errors at the end of the input (which
+/// sqlparser reports without one) point just past the last character.
+fn syntax_error(e: ParserError, sql: &str) -> Error {
+    position_at_end(Error::from(datafusion::error::DataFusionError::SQL(Box::new(e), None)), sql)
+}
+
+fn position_at_end(e: Error, sql: &str) -> Error {
+    match e {
+        Error::Syntax { message, line: None, .. } => {
+            let line = sql.lines().count().max(1) as u64;
+            let column = sql.lines().last().map(|l| l.chars().count() as u64 + 1).unwrap_or(1);
+            Error::Syntax { message, line: Some(line), column: Some(column) }
+        }
+        other => other,
+    }
 }
 
 /// Maps 1-based (line, column-in-chars) locations to byte offsets.
@@ -238,7 +257,7 @@ impl<'a> LineIndex<'a> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -266,13 +285,16 @@ mod tests {
 
     #[test]
     fn syntax_errors_carry_position() {
-        let err = parse_script("select 1;\nselect from where", &GenericDialect {}, 50).unwrap_err();
+        let err = parse_script("select 1;\nselect * from t where (a = 1;", &GenericDialect {}, 50).unwrap_err();
         match err {
             Error::Syntax { line, .. } => assert_eq!(line, Some(2)),
             other => panic!("unexpected {other:?}"),
         }
         let err = parse_script("ATTACH lake", &GenericDialect {}, 50).unwrap_err();
-        assert!(matches!(err, Error::Syntax { line: Some(1), .. }), "{err:?}");
+        assert!(matches!(err, Error::Syntax { line: Some(1), column: Some(8), .. }), "{err:?}");
+        // Errors at the end of the input point just past it.
+        let err = parse_script("select 1;\nselect 1 +", &GenericDialect {}, 50).unwrap_err();
+        assert!(matches!(err, Error::Syntax { line: Some(2), column: Some(11), .. }), "{err:?}");
     }
 
     #[test]

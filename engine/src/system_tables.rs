@@ -106,22 +106,22 @@ impl SystemSchema {
     }
 
     fn columns(&self) -> Result<RecordBatch> {
-        let tables = self.bridge.catalog.list_tables(None)?;
-        let mut rows: Vec<(String, String, String, i64, String, bool, bool, Option<String>)> = Vec::new();
-        for t in &tables {
-            for (i, f) in t.def.schema_def.fields().iter().enumerate() {
-                rows.push((
-                    t.def.schema.clone(),
-                    t.def.name.clone(),
-                    f.name().clone(),
-                    i as i64 + 1,
-                    f.data_type().to_string(),
-                    f.is_nullable(),
-                    t.def.partition_columns.contains(f.name()),
-                    t.column_comments.get(f.name()).cloned(),
-                ));
-            }
+        struct Column<'a> {
+            table: &'a tarn_catalog::TableEntry,
+            field: &'a Field,
+            position: i64,
         }
+        let tables = self.bridge.catalog.list_tables(None)?;
+        let rows: Vec<Column> = tables
+            .iter()
+            .flat_map(|t| {
+                t.def.schema_def.fields().iter().enumerate().map(move |(i, f)| Column {
+                    table: t,
+                    field: f.as_ref(),
+                    position: i as i64 + 1,
+                })
+            })
+            .collect();
         batch(
             vec![
                 ("schema_name", DataType::Utf8, false),
@@ -134,14 +134,16 @@ impl SystemSchema {
                 ("comment", DataType::Utf8, true),
             ],
             vec![
-                strings(rows.iter().map(|r| Some(r.0.clone()))),
-                strings(rows.iter().map(|r| Some(r.1.clone()))),
-                strings(rows.iter().map(|r| Some(r.2.clone()))),
-                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.3))),
-                strings(rows.iter().map(|r| Some(r.4.clone()))),
-                Arc::new(BooleanArray::from(rows.iter().map(|r| r.5).collect::<Vec<_>>())),
-                Arc::new(BooleanArray::from(rows.iter().map(|r| r.6).collect::<Vec<_>>())),
-                strings(rows.iter().map(|r| r.7.clone())),
+                strings(rows.iter().map(|r| Some(r.table.def.schema.clone()))),
+                strings(rows.iter().map(|r| Some(r.table.def.name.clone()))),
+                strings(rows.iter().map(|r| Some(r.field.name().clone()))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.position))),
+                strings(rows.iter().map(|r| Some(r.field.data_type().to_string()))),
+                Arc::new(BooleanArray::from(rows.iter().map(|r| r.field.is_nullable()).collect::<Vec<_>>())),
+                Arc::new(BooleanArray::from(
+                    rows.iter().map(|r| r.table.def.partition_columns.contains(r.field.name())).collect::<Vec<_>>(),
+                )),
+                strings(rows.iter().map(|r| r.table.column_comments.get(r.field.name()).cloned())),
             ],
         )
     }
