@@ -1,1 +1,29 @@
-fn main() {}
+//! `tarn`: the Tarn SQL shell. Parses the command line, sets up logging
+//! (`TARN_LOG`, else `RUST_LOG`; default `warn`), runs [`tarn_cli::run`] and
+//! turns its outcome into the exit code: 0 success, 1 failure, 2 usage error
+//! (reported by clap).
+
+use std::process::ExitCode;
+
+use tarn_cli::Args;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse_from(std::env::args_os()) {
+        Ok(args) => args,
+        // Prints help, version or the usage error; exits 0 or 2.
+        Err(e) => e.exit(),
+    };
+    let filter =
+        std::env::var("TARN_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "warn".to_string());
+    env_logger::Builder::new().parse_filters(&filter).init();
+
+    match tarn_cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.should_report() {
+                eprintln!("Error: {e}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

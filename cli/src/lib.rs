@@ -1,0 +1,131 @@
+//! The Tarn shell (`tarn`): a REPL and script runner over a Tarn lake
+//! catalog.
+//!
+//! The binary (`src/main.rs`) only parses the command line, sets up
+//! logging and maps the result of [`run`] to an exit code; everything else
+//! lives here:
+//!
+//! - [`args`]: the command line (clap);
+//! - [`shell`]: running SQL text statement by statement, shared by scripts
+//!   and the REPL;
+//! - [`repl`]: the interactive shell (rustyline);
+//! - [`output`]: result formats and footers;
+//! - [`meta`]: backslash commands (`\d`, `\timing`, ...);
+//! - [`demo`]: the `tarn demo` subcommand;
+//! - [`error`]: [`CliError`] and its exit codes.
+
+pub mod args;
+pub mod demo;
+pub mod error;
+pub mod meta;
+pub mod output;
+pub mod repl;
+pub mod shell;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal};
+use std::path::Path;
+
+use tarn::Engine;
+use tokio::runtime::Runtime;
+
+pub use crate::args::Args;
+use crate::args::{Command, Input, SessionArgs};
+pub use crate::error::{CliError, Result};
+use crate::output::OutputSettings;
+use crate::shell::{Flow, Origin, Shell};
+
+/// Run `tarn` with parsed arguments: the demo, the scripts given with `-c`
+/// and `-f`, a script on standard input, or the interactive shell.
+pub fn run(args: Args) -> Result<()> {
+    let runtime = build_runtime(args.options.threads)?;
+    match &args.command {
+        Some(Command::Demo(demo)) => demo::run(&args, demo, &runtime),
+        None => {
+            let engine = runtime.block_on(open_engine(&args.catalog, &args.options))?;
+            run_session(engine, &args.options, &args.script.inputs, &runtime, None)
+        }
+    }
+}
+
+/// Open the catalog at `catalog` (`:memory:` for none) with the engine
+/// options of the command line.
+pub async fn open_engine(catalog: &Path, options: &SessionArgs) -> Result<Engine> {
+    let mut builder = Engine::builder().catalog_path(catalog);
+    if let Some(bytes) = options.memory_limit {
+        builder = builder.memory_limit(bytes);
+    }
+    if let Some(threads) = options.threads {
+        builder = builder.target_partitions(threads);
+    }
+    for (key, value) in &options.settings {
+        builder = builder.setting(key, value);
+    }
+    Ok(builder.build().await?)
+}
+
+/// Run `inputs` in order on `engine` (stopping at the first error or `\q`);
+/// without inputs, read a script from standard input, or open the
+/// interactive shell (after printing `banner`) when it is a terminal.
+pub fn run_session(
+    engine: Engine,
+    options: &SessionArgs,
+    inputs: &[Input],
+    runtime: &Runtime,
+    banner: Option<&str>,
+) -> Result<()> {
+    let interactive = inputs.is_empty() && std::io::stdin().is_terminal();
+    let output = OutputSettings { format: options.format, quiet: options.quiet, timing: true, interactive };
+    let mut shell = Shell::new(engine, output);
+    if interactive {
+        if let Some(banner) = banner {
+            print!("{banner}");
+        }
+        return repl::run(&mut shell, runtime);
+    }
+    if inputs.is_empty() {
+        let stdin = std::io::stdin().lock();
+        runtime.block_on(run_reader(&mut shell, stdin, Path::new("-")))?;
+        return Ok(());
+    }
+    for input in inputs {
+        let flow = match input {
+            Input::Sql(sql) => runtime.block_on(shell.run_script(sql, &Origin::Inline))?,
+            Input::File(path) if path.as_os_str() == "-" => {
+                let stdin = std::io::stdin().lock();
+                runtime.block_on(run_reader(&mut shell, stdin, path))?
+            }
+            Input::File(path) => {
+                let file = File::open(path).map_err(|source| CliError::ReadScript { path: path.clone(), source })?;
+                runtime.block_on(run_reader(&mut shell, BufReader::new(file), path))?
+            }
+        };
+        if flow == Flow::Quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Run the script read line by line from `reader` (`path` is its name, `-`
+/// for standard input), so statements run as soon as they are complete.
+async fn run_reader(shell: &mut Shell, reader: impl BufRead, path: &Path) -> Result<Flow> {
+    let origin = match path.as_os_str() == "-" {
+        true => Origin::Inline,
+        false => Origin::File(path.display().to_string()),
+    };
+    let lines =
+        reader.lines().map(|line| line.map_err(|source| CliError::ReadScript { path: path.to_path_buf(), source }));
+    shell.run_lines(lines, &origin).await
+}
+
+/// The tokio runtime queries run on: `threads` worker threads (default:
+/// one per core).
+fn build_runtime(threads: Option<usize>) -> Result<Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().thread_name("tarn-worker");
+    if let Some(n) = threads {
+        builder.worker_threads(n);
+    }
+    builder.build().map_err(CliError::Runtime)
+}
