@@ -355,7 +355,8 @@ impl Engine {
                 return Err(Error::AlreadyExists { kind: "table", name: format!("{schema}.{name}") });
             }
         }
-        let spec = spec_from_command(cmd)?;
+        let mut spec = spec_from_command(cmd)?;
+        spec.discover_partitions = state.config_options().execution.listing_table_factory_infer_partitions;
         let options = TarnOptions::from_state(state);
         let (def, files) = lake::inspect(state, &schema, &name, spec, &options).await?;
         self.catalog().write(|tx| tx.create_table(&def, &files, cmd.if_not_exists, cmd.or_replace))?;
@@ -382,12 +383,11 @@ impl Engine {
         reject_system(&schema)?;
         let state = self.inner.ctx.state();
         let spec = TableSpec {
-            location: location.to_string(),
             format: options.format,
             options: options.options,
             partition_columns: options.partition_columns,
-            schema: None,
             comment: options.comment,
+            ..TableSpec::detect(location)
         };
         let settings = TarnOptions::from_state(&state);
         let (def, files) = lake::inspect(&state, &schema, &table, spec, &settings).await?;
@@ -421,6 +421,7 @@ impl Engine {
             format: Some(entry.def.format),
             options: entry.def.options.clone(),
             partition_columns: Some(entry.def.partition_columns.clone()),
+            discover_partitions: false,
             schema: declared.then(|| entry.def.schema_def.clone()),
             comment: entry.def.comment.clone(),
         };
@@ -468,7 +469,7 @@ impl Engine {
                 let state = &state;
                 let settings = &settings;
                 async move {
-                    let spec = TableSpec { location, ..Default::default() };
+                    let spec = TableSpec::detect(location);
                     lake::inspect(state, schema, &name, spec, settings).await
                 }
             })
@@ -561,22 +562,50 @@ pub(crate) fn spec_from_command(cmd: &CreateExternalTable) -> Result<TableSpec> 
     if cmd.unbounded {
         return Err(Error::Unsupported("UNBOUNDED external tables".into()));
     }
-    if !cmd.order_exprs.is_empty() {
-        return Err(Error::Unsupported("WITH ORDER on catalog tables".into()));
-    }
     let declared = !cmd.schema.fields().is_empty();
     let mut options: BTreeMap<String, String> = cmd.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     if declared {
         options.insert(DECLARED_SCHEMA_KEY.into(), "true".into());
     }
+    if !cmd.order_exprs.is_empty() {
+        options.insert(lake::SORT_ORDER_KEY.into(), sort_order_json(&cmd.order_exprs)?);
+    }
+    // Partition columns go last, in PARTITIONED BY order, as DataFusion lays them out.
+    let schema = declared.then(|| {
+        let arrow = cmd.schema.as_arrow();
+        let parts = &cmd.table_partition_cols;
+        let mut fields: Vec<_> = arrow.fields().iter().filter(|f| !parts.contains(f.name())).cloned().collect();
+        fields.extend(parts.iter().filter_map(|p| arrow.field_with_name(p).ok().map(|f| Arc::new(f.clone()))));
+        Arc::new(datafusion::arrow::datatypes::Schema::new_with_metadata(fields, arrow.metadata().clone()))
+    });
     Ok(TableSpec {
         location,
         format: Some(format),
         options,
         partition_columns: (!cmd.table_partition_cols.is_empty()).then(|| cmd.table_partition_cols.clone()),
-        schema: declared.then(|| Arc::new(cmd.schema.as_arrow().clone())),
+        discover_partitions: true,
+        schema,
         comment: None,
     })
+}
+
+/// `WITH ORDER (a ASC, b DESC NULLS FIRST)` as stored in a table's options.
+fn sort_order_json(orders: &[Vec<datafusion::logical_expr::SortExpr>]) -> Result<String> {
+    let keys = orders
+        .iter()
+        .map(|order| {
+            order
+                .iter()
+                .map(|s| match &s.expr {
+                    datafusion::logical_expr::Expr::Column(c) => {
+                        Ok(lake::SortKey { column: c.name.clone(), asc: s.asc, nulls_first: s.nulls_first })
+                    }
+                    other => Err(Error::Unsupported(format!("WITH ORDER on an expression ({other}); name columns"))),
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
+    serde_json::to_string(&keys).map_err(|e| Error::internal(format!("cannot store sort order: {e}")))
 }
 
 /// Tables an ATTACH of `root` creates: (table name, location) for every data

@@ -52,7 +52,7 @@ pub(crate) async fn adhoc_table(
     let mut settings = TarnOptions::from_state(&state);
     // Ad-hoc scans need no manifest statistics.
     settings.collect_statistics = false;
-    let spec = TableSpec { location: location.to_string(), format, options, ..Default::default() };
+    let spec = TableSpec { format, options, ..TableSpec::detect(location) };
     let (def, _) = lake::inspect(&state, "", location, spec, &settings).await?;
     Ok(Arc::new(LakeTable::new(&state, def, None)?))
 }

@@ -29,6 +29,27 @@ use crate::settings::TarnOptions;
 /// table, e.g. `.csv.gz`; files without it are ignored when listing.
 pub(crate) const EXTENSION_KEY: &str = "tarn.file_extension";
 
+/// Option key (not passed to DataFusion) holding a table's declared file
+/// sort order (`WITH ORDER`), as JSON: `[[{"column": "a", "asc": true, "nulls_first": false}]]`.
+pub(crate) const SORT_ORDER_KEY: &str = "tarn.sort_order";
+
+/// One key of a declared sort order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SortKey {
+    pub column: String,
+    pub asc: bool,
+    pub nulls_first: bool,
+}
+
+fn parse_sort_order(json: &str) -> Result<Vec<Vec<datafusion::logical_expr::SortExpr>>> {
+    let orders: Vec<Vec<SortKey>> =
+        serde_json::from_str(json).map_err(|e| Error::internal(format!("stored sort order '{json}': {e}")))?;
+    Ok(orders
+        .into_iter()
+        .map(|keys| keys.into_iter().map(|k| datafusion::prelude::ident(k.column).sort(k.asc, k.nulls_first)).collect())
+        .collect())
+}
+
 /// What the user asked for; everything left `None` is detected.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TableSpec {
@@ -37,9 +58,19 @@ pub(crate) struct TableSpec {
     /// `format.*` options as DataFusion names them.
     pub options: BTreeMap<String, String>,
     pub partition_columns: Option<Vec<String>>,
+    /// Discover Hive partition columns from `key=value` folders when
+    /// `partition_columns` is `None`.
+    pub discover_partitions: bool,
     /// Full schema (file columns, then partition columns) when declared.
     pub schema: Option<SchemaRef>,
     pub comment: Option<String>,
+}
+
+impl TableSpec {
+    /// A spec that detects everything from the files at `location`.
+    pub(crate) fn detect(location: impl Into<String>) -> Self {
+        Self { location: location.into(), discover_partitions: true, ..Default::default() }
+    }
 }
 
 /// Compression suffixes Tarn recognizes, with DataFusion's names for them.
@@ -173,7 +204,13 @@ pub(crate) async fn inspect(
     let collect_statistics = settings.collect_statistics;
     let concurrency = settings.inspect_concurrency.max(1);
     let location = normalize_location(&spec.location)?;
-    check_local(&location)?;
+    // A table with a declared schema may name a location that does not exist
+    // yet (COPY or INSERT will write it); anything else must be readable now.
+    let declared = spec.schema.is_some();
+    match check_local(&location) {
+        Err(Error::Io { source, .. }) if declared && source.kind() == std::io::ErrorKind::NotFound => {}
+        other => other?,
+    }
     let url = ListingTableUrl::parse(&location)?;
     let store = state.runtime_env().object_store(url.object_store())?;
 
@@ -189,7 +226,10 @@ pub(crate) async fn inspect(
         }
         all
     } else {
-        list_files(state, &url, &store, "").await?
+        match list_files(state, &url, &store, "").await {
+            Err(Error::Io { source, .. }) if declared && source.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            other => other?,
+        }
     };
     let format = match (spec.format, &detected) {
         (Some(f), _) => f,
@@ -242,7 +282,7 @@ pub(crate) async fn inspect(
     // Partition columns: declared, or discovered from Hive folders under a directory.
     let partition_columns = match &spec.partition_columns {
         Some(cols) => cols.clone(),
-        None if url.is_collection() => discover_partitions(&url, &files)?,
+        None if url.is_collection() && spec.discover_partitions => discover_partitions(&url, &files)?,
         None => Vec::new(),
     };
 
@@ -494,8 +534,14 @@ pub(crate) fn listing_table(state: &SessionState, def: &TableDefinition) -> Resu
             (c.clone(), dt)
         })
         .collect();
-    let listing_options =
-        ListingOptions::new(format).with_file_extension(extension).with_table_partition_cols(partition_cols);
+    let sort_order = match options.remove(SORT_ORDER_KEY) {
+        Some(json) => parse_sort_order(&json)?,
+        None => Vec::new(),
+    };
+    let listing_options = ListingOptions::new(format)
+        .with_file_extension(extension)
+        .with_table_partition_cols(partition_cols)
+        .with_file_sort_order(sort_order);
     let url = ListingTableUrl::parse(&def.location)?;
     let file_schema = file_schema_of(&def.schema_def, &def.partition_columns)?;
     let config = ListingTableConfig::new(url).with_listing_options(listing_options).with_schema(file_schema);

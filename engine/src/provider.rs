@@ -316,14 +316,13 @@ impl TableProvider for LakeTable {
 
     async fn insert_into(
         &self,
-        _state: &dyn Session,
-        _input: Arc<dyn ExecutionPlan>,
-        _insert_op: InsertOp,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        Err(df_err(Error::Unsupported(format!(
-            "INSERT into lake table '{}.{}': its files are read-only to Tarn; write new files with COPY … TO",
-            self.def.schema, self.def.name
-        ))))
+        // New files are written into the table's location; the manifest
+        // catches up at the next REFRESH TABLE, queries see them at once.
+        self.inner.insert_into(state, input, insert_op).await
     }
 }
 
@@ -340,7 +339,8 @@ impl TableProviderFactory for LakeTableFactory {
             .as_any()
             .downcast_ref::<SessionState>()
             .ok_or_else(|| df_err(Error::internal("LakeTableFactory needs a SessionState")))?;
-        let spec = crate::engine::spec_from_command(cmd).map_err(df_err)?;
+        let mut spec = crate::engine::spec_from_command(cmd).map_err(df_err)?;
+        spec.discover_partitions = state.config_options().execution.listing_table_factory_infer_partitions;
         let options = crate::settings::TarnOptions::from_state(state);
         let (def, files) = lake::inspect(state, "", cmd.name.table(), spec, &options).await.map_err(df_err)?;
         Ok(Arc::new(LakeTable::new(state, def, Some(files)).map_err(df_err)?))

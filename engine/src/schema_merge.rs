@@ -17,15 +17,16 @@ use crate::error::{Error, Result};
 /// one file has text where another has numbers; Parquet does not.
 pub(crate) fn merge_file_schemas(files: &[(String, SchemaRef)], format: FileFormat) -> Result<SchemaRef> {
     let text = format != FileFormat::Parquet;
-    let mut merged: Vec<Field> = Vec::new();
+    // Each merged column, with how many files have it.
+    let mut merged: Vec<(Field, usize)> = Vec::new();
     for (path, schema) in files {
         for (i, field) in schema.fields().iter().enumerate() {
-            match merged.iter().position(|m| m.name() == field.name()) {
+            match merged.iter().position(|(m, _)| m.name() == field.name()) {
                 Some(j) => {
                     if format == FileFormat::Csv && i != j {
                         return Err(column_order_error(path, field.name(), i, j));
                     }
-                    let existing = &merged[j];
+                    let (existing, seen) = &merged[j];
                     let dt = merge_types(existing.data_type(), field.data_type(), text).ok_or_else(|| {
                         Error::IncompatibleSchema {
                             path: path.clone(),
@@ -37,18 +38,23 @@ pub(crate) fn merge_file_schemas(files: &[(String, SchemaRef)], format: FileForm
                             ),
                         }
                     })?;
-                    merged[j] = Field::new(field.name(), dt, true);
+                    let nullable = existing.is_nullable() || field.is_nullable();
+                    let updated = existing.clone().with_data_type(dt).with_nullable(nullable);
+                    merged[j] = (updated, seen + 1);
                 }
                 None => {
                     if format == FileFormat::Csv && i != merged.len() {
                         return Err(column_order_error(path, field.name(), i, merged.len()));
                     }
-                    merged.push(Field::new(field.name(), field.data_type().clone(), true));
+                    merged.push((field.as_ref().clone(), 1));
                 }
             }
         }
     }
-    Ok(Arc::new(Schema::new(merged)))
+    // A column some files lack reads as NULL from those files.
+    let fields: Vec<Field> =
+        merged.into_iter().map(|(f, seen)| if seen < files.len() { f.with_nullable(true) } else { f }).collect();
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 fn column_order_error(path: &str, name: &str, here: usize, table: usize) -> Error {
@@ -179,8 +185,17 @@ mod tests {
         ];
         let m = merge_file_schemas(&files, FileFormat::Parquet).unwrap();
         assert_eq!(m.field(0).data_type(), &Int64);
+        assert!(m.field(2).is_nullable(), "a column missing from a file is nullable");
         assert_eq!(m.field(1).data_type(), &Float64);
         assert_eq!(m.field(2).name(), "added");
+    }
+
+    #[test]
+    fn keeps_non_nullable_columns() {
+        let required = |t: DataType| Arc::new(Schema::new(vec![Field::new("id", t, false)]));
+        let files = vec![("a.parquet".to_string(), required(Int32)), ("b.parquet".to_string(), required(Int64))];
+        let m = merge_file_schemas(&files, FileFormat::Parquet).unwrap();
+        assert_eq!((m.field(0).data_type(), m.field(0).is_nullable()), (&Int64, false));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Tarn's SQL surface as sqllogictest files (`tests/slt/*.slt`), each run in
 //! its own engine over a fresh catalog file.
 //!
-//! Variables (with `control substitution on`): `$__TEST_DIR__` is a
-//! per-file temporary directory, `$DATA` is `tests/data`. The harness
+//! Variables (with `control substitution on`): `$TMP` is a per-file scratch
+//! directory (and results show it as `$TMP`), `$DATA` is `tests/data`. The harness
 //! statement `TEST REOPEN CATALOG` closes the engine and opens a new one on
 //! the same catalog file, to check that what a statement did persists.
 //!
@@ -28,17 +28,19 @@ impl std::error::Error for SltError {}
 struct TarnDb {
     engine: Engine,
     catalog: PathBuf,
+    /// The file's scratch directory (`$TMP`), shown as `$TMP` in results.
+    scratch: String,
 }
 
 impl TarnDb {
-    async fn open(catalog: &Path) -> Result<Self, SltError> {
+    async fn open(catalog: &Path, scratch: &str) -> Result<Self, SltError> {
         let engine = Engine::builder()
             .catalog_path(catalog)
             .target_partitions(2)
             .build()
             .await
             .map_err(|e| SltError(e.to_string()))?;
-        Ok(Self { engine, catalog: catalog.to_path_buf() })
+        Ok(Self { engine, catalog: catalog.to_path_buf(), scratch: scratch.to_string() })
     }
 }
 
@@ -49,7 +51,7 @@ impl AsyncDB for TarnDb {
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<DFColumnType>, SltError> {
         if sql.trim().eq_ignore_ascii_case("TEST REOPEN CATALOG") {
-            *self = TarnDb::open(&self.catalog).await?;
+            *self = TarnDb::open(&self.catalog, &self.scratch).await?;
             return Ok(DBOutput::StatementComplete(0));
         }
         let err = |e: tarn::Error| SltError(e.to_string());
@@ -60,7 +62,13 @@ impl AsyncDB for TarnDb {
         }
         let batches = result.collect().await.map_err(err)?;
         let types = convert_schema_to_types(batches.schema.fields());
-        let rows = convert_batches(&batches.schema, batches.batches, false).map_err(|e| SltError(e.to_string()))?;
+        let mut rows = convert_batches(&batches.schema, batches.batches, false).map_err(|e| SltError(e.to_string()))?;
+        // Paths under the scratch directory print the same on every run (plans drop the leading '/').
+        for cell in rows.iter_mut().flatten() {
+            if cell.contains(self.scratch.trim_start_matches('/')) {
+                *cell = cell.replace(&self.scratch, "$TMP").replace(self.scratch.trim_start_matches('/'), "$TMP");
+            }
+        }
         if rows.is_empty() && types.is_empty() {
             return Ok(DBOutput::StatementComplete(0));
         }
@@ -93,11 +101,16 @@ fn slt_files(filter: Option<&str>) -> Vec<PathBuf> {
 async fn run_file(path: &Path) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let catalog = dir.path().join("catalog.db");
-    let catalog_for_conn = catalog.clone();
+    let scratch = dir.path().join("scratch");
+    std::fs::create_dir(&scratch).map_err(|e| e.to_string())?;
+    let scratch = scratch.display().to_string();
+    let scratch_for_conn = scratch.clone();
     let mut runner = sqllogictest::Runner::new(move || {
-        let catalog = catalog_for_conn.clone();
-        async move { TarnDb::open(&catalog).await }
+        let catalog = catalog.clone();
+        let scratch = scratch_for_conn.clone();
+        async move { TarnDb::open(&catalog, &scratch).await }
     });
+    runner.set_var("TMP".into(), scratch);
     runner.set_var("DATA".into(), PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data").display().to_string());
     runner.run_file_async(path).await.map_err(|e| e.display(true).to_string())
 }
