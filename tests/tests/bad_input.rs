@@ -151,14 +151,24 @@ async fn file_without_read_permission() {
     let e = engine_with_catalog(dir.path()).await;
     let p = write(dir.path(), "secret.csv", b"a\n1\n");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
-    if std::fs::read(&p).is_ok() {
-        // Running as root: permissions are not enforced; nothing to test.
-        eprintln!("skipping: permissions are not enforced for this user");
+    if std::fs::read(&p).is_err() {
+        // An ordinary user: the engine in this process cannot read it.
+        let err = run(&e, &format!("CREATE EXTERNAL TABLE s STORED AS CSV LOCATION '{p}'")).await.unwrap_err();
+        assert!(err.to_string().contains(&p) && err.to_string().contains("ermission denied"), "{err}");
+        assert!(tables(&e).is_empty());
         return;
     }
-    let err = run(&e, &format!("CREATE EXTERNAL TABLE s STORED AS CSV LOCATION '{p}'")).await.unwrap_err();
-    assert!(err.to_string().contains(&p) && err.to_string().contains("ermission denied"), "{err}");
-    assert!(tables(&e).is_empty());
+    // Root reads everything: run the real binary as `nobody` instead.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(tarn_tests::tarn_bin())
+        .args([":memory:", "-c", &format!("SELECT * FROM '{p}'")])
+        .output()
+        .expect("setpriv (util-linux) is needed to test permissions as root");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&p) && stderr.contains("ermission denied"), "{stderr}");
 }
 
 #[tokio::test]
