@@ -614,10 +614,7 @@ async fn attach_candidates(state: &SessionState, root: &str) -> Result<Vec<(Stri
     let url = datafusion::datasource::listing::ListingTableUrl::parse(root)?;
     let store = state.runtime_env().object_store(url.object_store())?;
     let prefix: StorePath = url.prefix().clone();
-    let listing = store
-        .list_with_delimiter(Some(&prefix))
-        .await
-        .map_err(|e| Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e))).with_path(root))?;
+    let listing = store.list_with_delimiter(Some(&prefix)).await.map_err(|e| Error::from(e).with_path(root))?;
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     let mut add = |name: String, location: String| -> Result<()> {
         let table = table_name_for(&name);
@@ -649,7 +646,7 @@ async fn attach_candidates(state: &SessionState, root: &str) -> Result<Vec<(Stri
         let mut files = store.list(Some(folder));
         let mut has_data = false;
         while let Some(meta) = files.next().await {
-            let meta = meta.map_err(|e| Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e))))?;
+            let meta = meta.map_err(Error::from)?;
             if !lake::is_hidden(meta.location.as_ref()) && lake::detect_format(meta.location.as_ref()).is_some() {
                 has_data = true;
                 break;

@@ -192,6 +192,12 @@ impl From<CatalogError> for Error {
     }
 }
 
+impl From<object_store::Error> for Error {
+    fn from(e: object_store::Error) -> Self {
+        object_store(e)
+    }
+}
+
 impl From<ArrowError> for Error {
     fn from(e: ArrowError) -> Self {
         Error::from(DataFusionError::ArrowError(Box::new(e), None))

@@ -186,9 +186,10 @@ fn display_path(url: &ListingTableUrl, meta: &ObjectMeta) -> String {
 /// Read the first bytes of a file (for sniffing).
 async fn head_bytes(store: &Arc<dyn ObjectStore>, url: &ListingTableUrl, meta: &ObjectMeta, n: u64) -> Result<Vec<u8>> {
     let end = meta.size.min(n);
-    let data = store.get_range(&meta.location, 0..end).await.map_err(|e| {
-        Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e))).with_path(&display_path(url, meta))
-    })?;
+    let data = store
+        .get_range(&meta.location, 0..end)
+        .await
+        .map_err(|e| Error::from(e).with_path(&display_path(url, meta)))?;
     Ok(data.to_vec())
 }
 
@@ -431,10 +432,8 @@ async fn check_parquet_footer(store: &Arc<dyn ObjectStore>, meta: &ObjectMeta, p
     if meta.size < 12 {
         return Err(bad(format!("not a Parquet file: {} bytes is too short", meta.size)));
     }
-    let tail = store
-        .get_range(&meta.location, meta.size - 8..meta.size)
-        .await
-        .map_err(|e| Error::from(datafusion::error::DataFusionError::ObjectStore(Box::new(e))).with_path(path))?;
+    let tail =
+        store.get_range(&meta.location, meta.size - 8..meta.size).await.map_err(|e| Error::from(e).with_path(path))?;
     if &tail[4..8] != b"PAR1" {
         return Err(bad("not a Parquet file, or truncated: it does not end with the Parquet magic bytes".into()));
     }
