@@ -611,6 +611,7 @@ fn sort_order_json(orders: &[Vec<datafusion::logical_expr::SortExpr>]) -> Result
 /// Tables an ATTACH of `root` creates: (table name, location) for every data
 /// file and every folder holding data files, directly under `root`.
 async fn attach_candidates(state: &SessionState, root: &str) -> Result<Vec<(String, String)>> {
+    crate::stores::ensure_object_store(state.runtime_env(), root)?;
     let url = datafusion::datasource::listing::ListingTableUrl::parse(root)?;
     let store = state.runtime_env().object_store(url.object_store())?;
     let prefix: StorePath = url.prefix().clone();

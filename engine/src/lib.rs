@@ -31,6 +31,7 @@ mod schema_merge;
 pub mod settings;
 mod sniff;
 pub mod statement;
+mod stores;
 mod system_tables;
 
 pub use blocking::BlockingEngine;

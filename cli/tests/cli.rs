@@ -2,13 +2,18 @@
 //! scripts, errors and exit codes, persistence across processes, `tarn demo`.
 //!
 //! The binary must be built first (`cargo build --workspace`); see
-//! [`tarn_tests::tarn_bin`].
+//! `CARGO_BIN_EXE_tarn`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use tarn_tests::tarn_bin;
+/// The `tarn` binary Cargo built for these tests.
+fn tarn_bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_tarn"))
+}
 
 /// The query every format test prints: an integer, a string and a NULL.
 const QUERY: &str = "select 1 as a, 'x' as b union all select 2, null order by a";
@@ -534,4 +539,33 @@ fn demo_default_directory() {
     let out = tarn(dir.path(), &["demo", "-q", "-c", "select count(*) from lineitem"]).success();
     assert!(out.stdout.contains("60175"), "{out:?}");
     assert!(dir.path().join("tarn-demo").join("lineitem").is_dir());
+}
+
+/// An unreadable file gives an error naming it. Root reads everything, so
+/// when the suite runs as root the binary runs as `nobody` (util-linux's
+/// `setpriv`); otherwise as the current user.
+#[cfg(unix)]
+#[test]
+fn unreadable_file_as_an_unprivileged_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.path().join("secret.csv");
+    std::fs::write(&file, "a\n1\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let sql = format!("SELECT * FROM '{}'", file.display());
+    let root = std::fs::read(&file).is_ok();
+    let out = if root {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(tarn_bin())
+            .args([":memory:", "-c", &sql])
+            .output()
+            .expect("setpriv (util-linux) is needed to test permissions as root")
+    } else {
+        Command::new(tarn_bin()).args([":memory:", "-c", &sql]).output().unwrap()
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&file.display().to_string()) && stderr.contains("ermission denied"), "{stderr}");
 }

@@ -2,7 +2,9 @@
 //! prompt, multi-line statements, errors, Ctrl-C, history, `\q` and Ctrl-D.
 //!
 //! The binary must be built first (`cargo build --workspace`); see
-//! [`tarn_tests::tarn_bin`].
+//! `CARGO_BIN_EXE_tarn`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::Path;
 use std::process::Command;
@@ -11,7 +13,11 @@ use std::time::Duration;
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
 use expectrl::{ControlCode, Eof, Expect, Session};
-use tarn_tests::tarn_bin;
+
+/// The `tarn` binary Cargo built for these tests.
+fn tarn_bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_tarn"))
+}
 
 /// How long to wait for any expected output.
 const TIMEOUT: Duration = Duration::from_secs(30);

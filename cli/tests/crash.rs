@@ -2,12 +2,18 @@
 //! exactly as it was before the statement: every DDL statement, ATTACH of
 //! many tables included, is one SQLite transaction.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tarn_catalog::Catalog;
-use tarn_tests::tarn_bin;
+
+/// The `tarn` binary Cargo built for these tests.
+fn tarn_bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_tarn"))
+}
 
 fn make_lake(dir: &Path, tables: usize) {
     std::fs::create_dir_all(dir).unwrap();
