@@ -436,8 +436,15 @@ impl Engine {
     /// files directly under `dir` becomes a table, all in one transaction.
     async fn attach(&self, path: &str, schema: &str, or_replace: bool) -> Result<QueryResult> {
         reject_system(schema)?;
-        if !or_replace && self.catalog().get_schema(schema)?.is_some() {
-            return Err(Error::AlreadyExists { kind: "schema", name: schema.to_string() });
+        match self.catalog().get_schema(schema)? {
+            Some(_) if !or_replace => return Err(Error::AlreadyExists { kind: "schema", name: schema.to_string() }),
+            // OR REPLACE replaces an attached lake, never a schema of the user's own tables.
+            Some(existing) if existing.attached_path.is_none() => {
+                return Err(Error::Plan {
+                    message: format!("schema '{schema}' was not attached, so ATTACH OR REPLACE will not replace it"),
+                });
+            }
+            _ => {}
         }
         let root = lake::normalize_location(path)?;
         let mut root_dir = root.clone();
