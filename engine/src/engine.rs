@@ -9,6 +9,7 @@ use std::sync::Arc;
 use datafusion::catalog::CatalogProviderList;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProviderList, TableProviderFactory};
 use datafusion::common::TableReference;
+use datafusion::common::utils::datafusion_strsim::levenshtein;
 use datafusion::execution::context::SessionState;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
@@ -302,7 +303,11 @@ impl Engine {
             return self.comment(*object_type, &object_name.to_string(), comment.as_deref(), *if_exists).await;
         }
         let state = self.inner.ctx.state();
-        let plan = state.statement_to_plan(stmt).await?;
+        let plan = match state.statement_to_plan(stmt).await.map_err(Error::from) {
+            Ok(plan) => plan,
+            Err(Error::Plan { message }) => return Err(Error::Plan { message: self.suggest_table(message) }),
+            Err(e) => return Err(e),
+        };
         if let LogicalPlan::Ddl(DdlStatement::CreateExternalTable(cmd)) = &plan {
             return self.create_external_table(&state, cmd).await;
         }
@@ -319,6 +324,32 @@ impl Engine {
                 let stream = df.execute_stream().await?;
                 Ok(QueryResult::new(schema, ResultKind::Rows, map_stream(stream)))
             }
+        }
+    }
+
+    /// Add "did you mean 'orders'?" to a "table 'tarn.public.ordrs' not found"
+    /// message when a table of a similar name exists.
+    fn suggest_table(&self, message: String) -> String {
+        let Some(missing) = message.strip_prefix("table '").and_then(|m| m.strip_suffix("' not found")) else {
+            return message;
+        };
+        let reference = TableReference::parse_str(missing);
+        let default_schema = self.default_schema();
+        let schema = reference.schema().unwrap_or(&default_schema);
+        let wanted = reference.table().to_lowercase();
+        let Some(catalog) = self.inner.ctx.catalog(CATALOG_NAME) else { return message };
+        // Tables of the same schema by their bare name, others qualified.
+        let candidates = catalog.schema_names().into_iter().filter(|s| s != "information_schema").flat_map(|s| {
+            let names = catalog.schema(&s).map(|p| p.table_names()).unwrap_or_default();
+            names.into_iter().map(move |t| if s == schema { (t.clone(), t) } else { (t.clone(), format!("{s}.{t}")) })
+        });
+        let best = candidates
+            .map(|(name, shown)| (levenshtein(&wanted, &name.to_lowercase()), shown))
+            .filter(|(d, _)| *d > 0 && *d <= (wanted.chars().count() / 3).max(1))
+            .min();
+        match best {
+            Some((_, shown)) => format!("{message} — did you mean '{shown}'?"),
+            None => message,
         }
     }
 
