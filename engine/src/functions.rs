@@ -118,7 +118,6 @@ fn option_key(format: Option<FileFormat>, name: &str) -> Result<String> {
         "delim" | "delimiter" | "sep" => "delimiter",
         "quote" => "quote",
         "escape" => "escape",
-        "nullstr" | "null" | "null_value" | "null_string" => "null_value",
         "compression" => "compression",
         "comment" => "comment",
         "newlines_in_values" => "newlines_in_values",
@@ -128,7 +127,7 @@ fn option_key(format: Option<FileFormat>, name: &str) -> Result<String> {
         other => {
             return Err(Error::Plan {
                 message: format!(
-                    "unknown option '{other}' for {}; known: header, delim, quote, escape, nullstr, compression, comment",
+                    "unknown option '{other}' for {}; known: header, delim, quote, escape, compression, comment, newlines_in_values, newline_delimited, format",
                     format.map(|f| f.to_string()).unwrap_or_else(|| "read_files".into())
                 ),
             });
