@@ -192,6 +192,14 @@ impl From<CatalogError> for Error {
     }
 }
 
+/// Tarn errors raised inside DataFusion callbacks (providers, table
+/// functions) travel as `External` and are recovered by `classify`.
+impl From<Error> for DataFusionError {
+    fn from(e: Error) -> Self {
+        DataFusionError::External(Box::new(e))
+    }
+}
+
 impl From<object_store::Error> for Error {
     fn from(e: object_store::Error) -> Self {
         object_store(e)

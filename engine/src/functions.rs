@@ -37,10 +37,6 @@ pub const TABLE_FUNCTIONS: [(&str, Option<FileFormat>); 4] = [
     ("read_files", None),
 ];
 
-fn df_err(e: Error) -> DataFusionError {
-    DataFusionError::External(Box::new(e))
-}
-
 /// Build an ad-hoc (unregistered) table over `location`.
 pub(crate) async fn adhoc_table(
     bridge: &Bridge,
@@ -74,10 +70,12 @@ struct ReadFiles {
 impl TableFunctionImpl for ReadFiles {
     fn call_with_args(&self, args: TableFunctionArgs) -> DfResult<Arc<dyn TableProvider>> {
         let exprs = args.exprs();
-        let (location, mut options) = parse_args(self.name, self.format, exprs).map_err(df_err)?;
+        let (location, mut options) = parse_args(self.name, self.format, exprs).map_err(DataFusionError::from)?;
         let format = match options.remove("tarn.format") {
             Some(f) => Some(FileFormat::parse(&f).ok_or_else(|| {
-                df_err(Error::Plan { message: format!("{}: unknown format '{f}' (csv, parquet or json)", self.name) })
+                DataFusionError::from(Error::Plan {
+                    message: format!("{}: unknown format '{f}' (csv, parquet or json)", self.name),
+                })
             })?),
             None => self.format,
         };
@@ -91,8 +89,10 @@ impl TableFunctionImpl for ReadFiles {
                 .map_err(|e| Error::internal(format!("cannot start a runtime: {e}")))?;
             runtime.block_on(adhoc_table(&bridge, &location, format, options))
         });
-        let table =
-            handle.join().map_err(|_| df_err(Error::internal("file inspection thread panicked")))?.map_err(df_err)?;
+        let table = handle
+            .join()
+            .map_err(|_| DataFusionError::from(Error::internal("file inspection thread panicked")))?
+            .map_err(DataFusionError::from)?;
         Ok(table)
     }
 }

@@ -110,10 +110,6 @@ impl TarnCatalogProvider {
     }
 }
 
-fn df_err(e: Error) -> DataFusionError {
-    DataFusionError::External(Box::new(e))
-}
-
 impl CatalogProvider for TarnCatalogProvider {
     fn schema_names(&self) -> Vec<String> {
         let mut names: Vec<String> = match self.bridge.catalog.list_schemas() {
@@ -146,15 +142,21 @@ impl CatalogProvider for TarnCatalogProvider {
         name: &str,
         _schema: Arc<dyn SchemaProvider>,
     ) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
-        reject_system(name).map_err(df_err)?;
-        self.bridge.catalog.write(|tx| tx.create_schema(name, None, false)).map_err(|e| df_err(e.into()))?;
+        reject_system(name).map_err(DataFusionError::from)?;
+        self.bridge
+            .catalog
+            .write(|tx| tx.create_schema(name, None, false))
+            .map_err(|e| DataFusionError::from(Error::from(e)))?;
         Ok(None)
     }
 
     fn deregister_schema(&self, name: &str, cascade: bool) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
-        reject_system(name).map_err(df_err)?;
-        let existed =
-            self.bridge.catalog.write(|tx| tx.drop_schema(name, true, cascade)).map_err(|e| df_err(e.into()))?;
+        reject_system(name).map_err(DataFusionError::from)?;
+        let existed = self
+            .bridge
+            .catalog
+            .write(|tx| tx.drop_schema(name, true, cascade))
+            .map_err(|e| DataFusionError::from(Error::from(e)))?;
         if let Ok(mut overlay) = self.bridge.overlay.write() {
             overlay.retain(|(s, _), _| s != name);
         }
@@ -194,14 +196,15 @@ impl SchemaProvider for TarnSchemaProvider {
         if let Some(t) = self.bridge.overlay_get(&self.schema, name) {
             return Ok(Some(t));
         }
-        let state = self.bridge.session.state().map_err(df_err)?;
-        if let Some(table) = self.bridge.lake_table(&state, &self.schema, name).map_err(df_err)? {
+        let state = self.bridge.session.state().map_err(DataFusionError::from)?;
+        if let Some(table) = self.bridge.lake_table(&state, &self.schema, name).map_err(DataFusionError::from)? {
             return Ok(Some(table));
         }
         // `FROM 'data/*.csv'`: a quoted path in the default schema is an ad-hoc table.
         if crate::functions::looks_like_path(name) {
-            let table =
-                crate::functions::adhoc_table(&self.bridge, name, None, Default::default()).await.map_err(df_err)?;
+            let table = crate::functions::adhoc_table(&self.bridge, name, None, Default::default())
+                .await
+                .map_err(DataFusionError::from)?;
             return Ok(Some(table));
         }
         Ok(None)
@@ -212,7 +215,12 @@ impl SchemaProvider for TarnSchemaProvider {
         if let Some(t) = self.bridge.overlay_get(&self.schema, name) {
             return Ok(Some(t.table_type()));
         }
-        let exists = self.bridge.catalog.get_table(&self.schema, name).map_err(|e| df_err(e.into()))?.is_some();
+        let exists = self
+            .bridge
+            .catalog
+            .get_table(&self.schema, name)
+            .map_err(|e| DataFusionError::from(Error::from(e)))?
+            .is_some();
         Ok(exists.then_some(TableType::Base))
     }
 
@@ -225,13 +233,23 @@ impl SchemaProvider for TarnSchemaProvider {
             self.bridge
                 .catalog
                 .write(|tx| tx.create_table(&def, &files, false, false))
-                .map_err(|e| df_err(e.into()))?;
+                .map_err(|e| DataFusionError::from(Error::from(e)))?;
             return Ok(None);
         }
-        if self.bridge.catalog.get_table(&self.schema, &name).map_err(|e| df_err(e.into()))?.is_some() {
-            return Err(df_err(Error::AlreadyExists { kind: "table", name: format!("{}.{name}", self.schema) }));
+        if self
+            .bridge
+            .catalog
+            .get_table(&self.schema, &name)
+            .map_err(|e| DataFusionError::from(Error::from(e)))?
+            .is_some()
+        {
+            return Err(DataFusionError::from(Error::AlreadyExists {
+                kind: "table",
+                name: format!("{}.{name}", self.schema),
+            }));
         }
-        let mut overlay = self.bridge.overlay.write().map_err(|_| df_err(Error::internal("overlay lock poisoned")))?;
+        let mut overlay =
+            self.bridge.overlay.write().map_err(|_| DataFusionError::from(Error::internal("overlay lock poisoned")))?;
         Ok(overlay.insert((self.schema.clone(), name), table))
     }
 
@@ -240,16 +258,19 @@ impl SchemaProvider for TarnSchemaProvider {
             .bridge
             .overlay
             .write()
-            .map_err(|_| df_err(Error::internal("overlay lock poisoned")))?
+            .map_err(|_| DataFusionError::from(Error::internal("overlay lock poisoned")))?
             .remove(&(self.schema.clone(), name.to_string()));
         if removed.is_some() {
             return Ok(removed);
         }
-        let state = self.bridge.session.state().map_err(df_err)?;
-        let Some(table) = self.bridge.lake_table(&state, &self.schema, name).map_err(df_err)? else {
+        let state = self.bridge.session.state().map_err(DataFusionError::from)?;
+        let Some(table) = self.bridge.lake_table(&state, &self.schema, name).map_err(DataFusionError::from)? else {
             return Ok(None);
         };
-        self.bridge.catalog.write(|tx| tx.drop_table(&self.schema, name, true)).map_err(|e| df_err(e.into()))?;
+        self.bridge
+            .catalog
+            .write(|tx| tx.drop_table(&self.schema, name, true))
+            .map_err(|e| DataFusionError::from(Error::from(e)))?;
         Ok(Some(table))
     }
 
@@ -338,11 +359,12 @@ impl TableProviderFactory for LakeTableFactory {
         let state = state
             .as_any()
             .downcast_ref::<SessionState>()
-            .ok_or_else(|| df_err(Error::internal("LakeTableFactory needs a SessionState")))?;
-        let mut spec = crate::engine::spec_from_command(cmd).map_err(df_err)?;
+            .ok_or_else(|| DataFusionError::from(Error::internal("LakeTableFactory needs a SessionState")))?;
+        let mut spec = crate::engine::spec_from_command(cmd).map_err(DataFusionError::from)?;
         spec.discover_partitions = state.config_options().execution.listing_table_factory_infer_partitions;
         let options = crate::settings::TarnOptions::from_state(state);
-        let (def, files) = lake::inspect(state, "", cmd.name.table(), spec, &options).await.map_err(df_err)?;
-        Ok(Arc::new(LakeTable::new(state, def, Some(files)).map_err(df_err)?))
+        let (def, files) =
+            lake::inspect(state, "", cmd.name.table(), spec, &options).await.map_err(DataFusionError::from)?;
+        Ok(Arc::new(LakeTable::new(state, def, Some(files)).map_err(DataFusionError::from)?))
     }
 }

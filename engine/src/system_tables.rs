@@ -203,7 +203,7 @@ impl SchemaProvider for SystemSchema {
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        let Some(batch) = self.build(name).map_err(|e| DataFusionError::External(Box::new(e)))? else {
+        let Some(batch) = self.build(name).map_err(DataFusionError::from)? else {
             return Ok(None);
         };
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
@@ -219,8 +219,8 @@ impl SchemaProvider for SystemSchema {
     }
 
     fn register_table(&self, name: String, _table: Arc<dyn TableProvider>) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        Err(DataFusionError::External(Box::new(Error::Plan {
+        Err(DataFusionError::from(Error::Plan {
             message: format!("cannot create '{name}' in schema 'tarn': it is read-only"),
-        })))
+        }))
     }
 }
