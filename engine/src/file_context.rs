@@ -67,23 +67,18 @@ pub(crate) fn with_file_context(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn 
     .map(|t| t.data)
 }
 
-/// Display form of a file's location: an absolute local path or the store path.
-fn file_name(file: &PartitionedFile) -> String {
-    let location = file.object_meta.location.as_ref();
-    if location.contains("://") { location.to_string() } else { format!("/{location}") }
-}
-
 fn annotate(e: DataFusionError, path: &str, offset: u64) -> DataFusionError {
     DataFusionError::External(Box::new(Error::from(e).with_path(path).in_range_from(offset)))
 }
 
 struct FileContextOpener {
     inner: Arc<dyn FileOpener>,
+    store: datafusion::execution::object_store::ObjectStoreUrl,
 }
 
 impl FileOpener for FileContextOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
-        let path = file_name(&file);
+        let path = crate::lake::store_path(&self.store, &file.object_meta.location);
         // DataFusion may split a large file into byte ranges read in parallel.
         let offset = file.range.as_ref().map(|r| r.start.max(0) as u64).unwrap_or(0);
         let future = self.inner.open(file).map_err(|e| annotate(e, &path, offset))?;
@@ -107,7 +102,7 @@ impl FileSource for FileContextSource {
         partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
         let inner = self.inner.create_file_opener(object_store, base_config, partition)?;
-        Ok(Arc::new(FileContextOpener { inner }))
+        Ok(Arc::new(FileContextOpener { inner, store: base_config.object_store_url.clone() }))
     }
 
     fn table_schema(&self) -> &TableSchema {

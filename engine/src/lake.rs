@@ -176,10 +176,17 @@ pub(crate) fn is_hidden(path: &str) -> bool {
 
 /// A file's path as the user knows it: a local path or the store's URL.
 fn display_path(url: &ListingTableUrl, meta: &ObjectMeta) -> String {
-    let base = url.object_store();
-    match base.as_str() {
-        "file:///" => format!("/{}", meta.location),
-        other => format!("{}{}", other, meta.location),
+    store_path(&url.object_store(), &meta.location)
+}
+
+/// A store path as the user writes it: `/abs/path` locally, `s3://bucket/key` elsewhere.
+pub(crate) fn store_path(
+    store: &datafusion::execution::object_store::ObjectStoreUrl,
+    location: &object_store::path::Path,
+) -> String {
+    match store.as_str() {
+        "file:///" => format!("/{location}"),
+        other => format!("{other}{location}"),
     }
 }
 
