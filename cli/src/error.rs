@@ -67,6 +67,19 @@ pub enum CliError {
     #[error("{0}")]
     Demo(String),
 
+    /// `tarn bench` cannot run as asked, or a query of it failed.
+    #[error("{0}")]
+    Bench(String),
+
+    /// A file could not be written.
+    #[error("cannot write '{}': {source}", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+
     /// A backslash command was used wrongly.
     #[error("{0}")]
     MetaUsage(String),

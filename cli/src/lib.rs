@@ -12,9 +12,11 @@
 //! - [`output`]: result formats and footers;
 //! - [`meta`]: backslash commands (`\d`, `\timing`, ...);
 //! - [`demo`]: the `tarn demo` subcommand;
+//! - [`bench`]: the `tarn bench` subcommand;
 //! - [`error`]: [`CliError`] and its exit codes.
 
 pub mod args;
+pub mod bench;
 pub mod demo;
 pub mod error;
 pub mod meta;
@@ -41,6 +43,7 @@ pub fn run(args: Args) -> Result<()> {
     let runtime = build_runtime(args.options.threads)?;
     match &args.command {
         Some(Command::Demo(demo)) => demo::run(&args, demo, &runtime),
+        Some(Command::Bench(bench)) => bench::run(&args, bench, &runtime),
         None => {
             let engine = runtime.block_on(open_engine(&args.catalog, &args.options))?;
             run_session(engine, &args.options, &args.script.inputs, &runtime, None)

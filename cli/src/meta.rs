@@ -322,7 +322,7 @@ fn literal(value: &str) -> String {
 }
 
 /// A byte count for people: `512 B`, `1.4 KiB`, `23.0 MiB`.
-fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
