@@ -27,6 +27,7 @@ mod functions;
 mod lake;
 mod provider;
 pub mod result;
+pub mod scan_metrics;
 mod schema_merge;
 pub mod settings;
 mod sniff;
@@ -40,6 +41,7 @@ pub use engine::{CATALOG_NAME, DEFAULT_SCHEMA, Engine, EngineBuilder, TableOptio
 pub use error::{Error, Result};
 pub use provider::{LakeTable, SYSTEM_SCHEMA};
 pub use result::{Batches, QueryResult, RecordBatchStream, ResultKind};
+pub use scan_metrics::{ScanCounters, ScanCountersSnapshot, ScanProgress};
 pub use settings::TarnOptions;
 pub use system_tables::SYSTEM_TABLES;
 
