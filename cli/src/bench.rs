@@ -14,6 +14,9 @@
 //!   drift (thermal, other load) falls on all of them alike. Peak memory is
 //!   the peak of the engine's memory-pool reservations during the run,
 //!   sampled every [`POOL_SAMPLE_INTERVAL`].
+//! - Bytes scanned are what the engine read from its object stores during the
+//!   run ([`Engine::scan_counters`]): whole files for CSV, footers and column
+//!   chunks for Parquet.
 //! - **cold**: every run (warm-ups too) is a fresh process: this executable
 //!   re-run with the hidden `bench --child` flag, which opens the catalog,
 //!   runs the query once and reports on standard output. Nothing cached in a
@@ -548,11 +551,19 @@ fn default_data_dir(sf: f64, layout: LakeLayout) -> Result<PathBuf> {
 /// discarding the rows, with the memory pool's peak sampled meanwhile.
 async fn run_warm(engine: &Engine, sql: &str) -> Result<Run> {
     let sampler = PoolPeak::start(Arc::clone(&engine.session_context().runtime_env().memory_pool));
+    let before = engine.scan_counters();
     let started = Instant::now();
     let rows = execute_counting(engine, sql).await;
     let seconds = started.elapsed().as_secs_f64();
     let peak = sampler.finish();
-    Ok(Run { seconds, rows: rows?, bytes_scanned: None, peak_memory: Some(peak as u64), process_seconds: None })
+    let bytes_scanned = (engine.scan_counters() - before).bytes_read;
+    Ok(Run {
+        seconds,
+        rows: rows?,
+        bytes_scanned: Some(bytes_scanned),
+        peak_memory: Some(peak as u64),
+        process_seconds: None,
+    })
 }
 
 /// Run every statement of `sql`, streaming and discarding rows; the number
@@ -698,12 +709,16 @@ fn run_child(args: &Args, runtime: &Runtime) -> Result<()> {
         for statement in &job.setup {
             engine.execute_script(statement).await?;
         }
+        let before = engine.scan_counters();
         let started = Instant::now();
         let rows = execute_counting(&engine, &job.sql).await?;
-        Ok::<_, CliError>((started.elapsed().as_secs_f64(), rows))
+        let seconds = started.elapsed().as_secs_f64();
+        Ok::<_, CliError>((seconds, rows, (engine.scan_counters() - before).bytes_read))
     });
     let report = match outcome {
-        Ok((seconds, rows)) => ChildReport { seconds, rows, bytes_scanned: None, peak_rss: peak_rss(), error: None },
+        Ok((seconds, rows, bytes)) => {
+            ChildReport { seconds, rows, bytes_scanned: Some(bytes), peak_rss: peak_rss(), error: None }
+        }
         Err(e) => {
             ChildReport { seconds: 0.0, rows: 0, bytes_scanned: None, peak_rss: peak_rss(), error: Some(e.to_string()) }
         }

@@ -79,6 +79,7 @@ fn check_report(report: &Value, mode: &str, configs: &[&str], runs: usize, rows:
                 assert_eq!(ratio, 1.0);
             }
             assert!(result["peak_memory"].is_u64(), "{result}");
+            assert!(result["bytes_scanned"].as_u64().unwrap() > 0, "{result}");
         }
     }
     let totals = report["totals"].as_array().unwrap();
