@@ -541,7 +541,7 @@ async fn prepare(args: &Args, bench: &BenchArgs, engine: &Engine, quiet: bool) -
 }
 
 /// `<cache dir>/tarn/tpch/sf<SF>-<layout>`.
-fn default_data_dir(sf: f64, layout: LakeLayout) -> Result<PathBuf> {
+pub fn default_data_dir(sf: f64, layout: LakeLayout) -> Result<PathBuf> {
     let cache = dirs::cache_dir()
         .ok_or_else(|| CliError::Bench("no cache directory on this system: give --data-dir".into()))?;
     Ok(cache.join("tarn").join("tpch").join(format!("sf{sf}-{}", layout.name())))
