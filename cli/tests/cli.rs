@@ -118,12 +118,13 @@ fn table_output_has_a_row_count_footer() {
     let out = query_as("table");
     assert_eq!(
         out,
-        "+---+------+\n\
-         | a | b    |\n\
-         +---+------+\n\
-         | 1 | x    |\n\
-         | 2 | NULL |\n\
-         +---+------+\n\
+        "┌────────┬─────────┐\n\
+         │ a      │ b       │\n\
+         │ bigint │ varchar │\n\
+         ├────────┼─────────┤\n\
+         │      1 │ x       │\n\
+         │      2 │ NULL    │\n\
+         └────────┴─────────┘\n\
          2 rows\n"
     );
 }
@@ -132,7 +133,7 @@ fn table_output_has_a_row_count_footer() {
 fn quiet_drops_the_footer() {
     let dir = tempfile::tempdir().unwrap();
     let out = tarn(dir.path(), &[":memory:", "-q", "-c", "select 7 as n"]).success();
-    assert!(out.stdout.contains("| 7 |"), "{out:?}");
+    assert!(out.stdout.contains("│      7 │"), "{out:?}");
     assert!(!out.stdout.contains("row"), "{out:?}");
 }
 
@@ -145,7 +146,7 @@ fn empty_results_keep_their_header() {
     let out = tarn(dir.path(), &[":memory:", "--format", "json", "-c", sql]).success();
     assert_eq!(out.stdout, "[]\n");
     let out = tarn(dir.path(), &[":memory:", "-c", sql]).success();
-    assert!(out.stdout.contains("| a |"), "{out:?}");
+    assert!(out.stdout.contains("│ a      │"), "{out:?}");
     assert!(out.stdout.ends_with("0 rows\n"), "{out:?}");
 }
 
@@ -237,7 +238,9 @@ fn syntax_error_in_file_names_file_line_and_column() {
     // Statements before the error ran, the ones after did not.
     assert_eq!(out.stdout, "n\n1\n");
     assert!(out.stderr.starts_with("Error: script.sql:3:14: syntax error: Expected: identifier"), "{out:?}");
-    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    // The failing line, with the position marked under it.
+    let marked: Vec<&str> = out.stderr.lines().skip(1).collect();
+    assert_eq!(marked, ["  select 1 from;", "               ^"], "{out:?}");
 }
 
 #[test]
@@ -429,7 +432,8 @@ fn usage_errors_exit_with_2() {
 fn backslash_commands_in_scripts() {
     let dir = tempfile::tempdir().unwrap();
     let out = tarn(dir.path(), &[":memory:", "-c", "\\?", "-c", "\\format csv", "-c", "select 1 as n"]).success();
-    assert!(out.stdout.contains("\\d [NAME]"), "{out:?}");
+    assert!(out.stdout.contains("\\d [PATTERN]"), "{out:?}");
+    assert!(out.stdout.contains("\\i FILE (.read)"), "{out:?}");
     assert!(out.stdout.ends_with("Output format is csv.\nn\n1\n"), "{out:?}");
 
     let out = tarn(dir.path(), &[":memory:", "-c", "\\nope"]).failure();
@@ -467,13 +471,13 @@ fn describe_tables_and_schemas() {
     .success();
     let stdout = &out.stdout;
     // \d: catalog tables and session tables.
-    assert!(stdout.contains("| lake        | cities     | CSV"), "{stdout}");
-    assert!(stdout.contains("| public      | mem        | memory"), "{stdout}");
+    assert!(stdout.contains("│ lake        │ cities     │ CSV"), "{stdout}");
+    assert!(stdout.contains("│ public      │ mem        │ memory"), "{stdout}");
     // \dn
-    assert!(stdout.contains("| lake        |"), "{stdout}");
+    assert!(stdout.contains("│ lake        │ /"), "{stdout}");
     // \d lake.cities: columns with types and comments, then where the files are.
     assert!(stdout.contains("Table lake.cities"), "{stdout}");
-    assert!(stdout.contains("| pop         | Int64"), "{stdout}");
+    assert!(stdout.contains("│ pop         │ Int64"), "{stdout}");
     assert!(stdout.contains("inhabitants"), "{stdout}");
     assert!(stdout.contains("Location: "), "{stdout}");
     assert!(stdout.contains("cities.csv"), "{stdout}");
