@@ -47,13 +47,16 @@ use crate::shell::{Flow, Origin, Shell, Terminal};
 /// and `-f`, a script on standard input, or the interactive shell.
 pub fn run(args: Args) -> Result<()> {
     let runtime = build_runtime(args.options.threads)?;
-    match &args.command {
+    let outcome = match &args.command {
         Some(Command::Demo(demo)) => demo::run(&args, demo, &runtime),
-        None => {
-            let engine = runtime.block_on(open_engine(&args.catalog, &args.options))?;
-            run_session(engine, &args.options, &args.script.inputs, &runtime, None)
-        }
-    }
+        None => runtime
+            .block_on(open_engine(&args.catalog, &args.options))
+            .and_then(|engine| run_session(engine, &args.options, &args.script.inputs, &runtime, None)),
+    };
+    // A cancelled query may still be finishing the batch it was computing
+    // (cancellation takes effect where it next yields): do not wait for it.
+    runtime.shutdown_background();
+    outcome
 }
 
 /// Open the catalog at `catalog` (`:memory:` for none) with the engine

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::physical_plan::ExecutionPlan;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use tarn::{Engine, ScanCountersSnapshot, ScanProgress};
-use tokio::task::JoinHandle;
 
 use crate::meta::human_bytes;
 
@@ -53,7 +52,7 @@ pub const PROGRESS_DELAY: Duration = Duration::from_secs(1);
 /// How often the line is redrawn.
 const REDRAW_EVERY: Duration = Duration::from_millis(200);
 
-/// State shared by the redrawing task and its [`ProgressLine`] handle.
+/// State shared by the drawing thread and its [`ProgressLine`] handle.
 #[derive(Default)]
 struct Shared {
     plan: Option<Arc<dyn ExecutionPlan>>,
@@ -64,28 +63,36 @@ struct Shared {
 }
 
 /// A running progress line; stopping it (or dropping it) erases it.
+///
+/// It is drawn by a thread of its own, not a tokio task: a query keeps the
+/// runtime's workers busy, and the line must move while it does.
 pub struct ProgressLine {
-    shared: Arc<Mutex<Shared>>,
-    task: JoinHandle<()>,
+    shared: Arc<(Mutex<Shared>, Condvar)>,
 }
 
 impl ProgressLine {
     /// Start the line for a statement that began at `started` on `engine`.
-    /// Must be called inside the tokio runtime.
     pub fn start(engine: &Engine, started: Instant) -> ProgressLine {
-        let shared = Arc::new(Mutex::new(Shared::default()));
-        let task = tokio::spawn(redraw(engine.clone(), engine.scan_counters(), started, shared.clone()));
-        ProgressLine { shared, task }
+        let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
+        let (engine, thread_shared, start) = (engine.clone(), shared.clone(), engine.scan_counters());
+        let spawned = std::thread::Builder::new()
+            .name("tarn-progress".into())
+            .spawn(move || draw_until_stopped(&engine, start, started, &thread_shared));
+        if let Err(e) = spawned {
+            log::debug!("no progress line: cannot start its thread: {e}");
+        }
+        ProgressLine { shared }
     }
 
     /// The plan now running, whose metrics give rows and files.
     pub fn set_plan(&self, plan: Option<Arc<dyn ExecutionPlan>>) {
-        self.shared.lock().plan = plan;
+        self.shared.0.lock().plan = plan;
     }
 
     /// Erase the line and draw no more (idempotent).
     pub fn stop(&self) {
-        let mut shared = self.shared.lock();
+        let (lock, wake) = &*self.shared;
+        let mut shared = lock.lock();
         if shared.drawn {
             let mut err = std::io::stderr().lock();
             // Carriage return, erase the line.
@@ -94,7 +101,7 @@ impl ProgressLine {
             shared.drawn = false;
         }
         shared.stopped = true;
-        self.task.abort();
+        wake.notify_all();
     }
 }
 
@@ -104,27 +111,32 @@ impl Drop for ProgressLine {
     }
 }
 
-async fn redraw(engine: Engine, start: ScanCountersSnapshot, started: Instant, shared: Arc<Mutex<Shared>>) {
-    tokio::time::sleep(PROGRESS_DELAY.saturating_sub(started.elapsed())).await;
+fn draw_until_stopped(
+    engine: &Engine,
+    start: ScanCountersSnapshot,
+    started: Instant,
+    shared: &(Mutex<Shared>, Condvar),
+) {
+    let (lock, wake) = shared;
+    let mut state = lock.lock();
+    let mut wait = PROGRESS_DELAY.saturating_sub(started.elapsed());
     let mut frame = 0usize;
     loop {
-        {
-            let mut state = shared.lock();
-            if state.stopped {
-                return;
-            }
-            let scan = state.plan.as_ref().map(|p| ScanProgress::of_plan(p.as_ref())).unwrap_or_default();
-            let read = engine.scan_counters() - start;
-            let line = render(frame, started.elapsed(), &scan, read.bytes_read);
-            let width = terminal_size::terminal_size_of(std::io::stderr()).map_or(80, |(w, _)| w.0 as usize);
-            let line: String = line.chars().take(width.saturating_sub(1)).collect();
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K{line}");
-            let _ = err.flush();
-            state.drawn = true;
+        wake.wait_while_for(&mut state, |s| !s.stopped, wait);
+        if state.stopped {
+            return;
         }
+        let scan = state.plan.as_ref().map(|p| ScanProgress::of_plan(p.as_ref())).unwrap_or_default();
+        let read = engine.scan_counters() - start;
+        let line = render(frame, started.elapsed(), &scan, read.bytes_read);
+        let width = terminal_size::terminal_size_of(std::io::stderr()).map_or(80, |(w, _)| w.0 as usize);
+        let line: String = line.chars().take(width.saturating_sub(1)).collect();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{line}");
+        let _ = err.flush();
+        state.drawn = true;
         frame += 1;
-        tokio::time::sleep(REDRAW_EVERY).await;
+        wait = REDRAW_EVERY;
     }
 }
 
@@ -135,7 +147,7 @@ pub fn render(frame: usize, elapsed: Duration, scan: &ScanProgress, bytes_read: 
     if scan.rows_scanned > 0 {
         parts.push(format!("{} rows", group_thousands(scan.rows_scanned)));
     }
-    if scan.bytes_total > 0 {
+    if scan.bytes_total > 0 && bytes_read <= scan.bytes_total {
         parts.push(format!("{} of {} read", human_bytes(bytes_read), human_bytes(scan.bytes_total)));
     } else if bytes_read > 0 {
         parts.push(format!("{} read", human_bytes(bytes_read)));

@@ -4,13 +4,14 @@
 //! Ctrl-C to clear the input or cancel a running query.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustyline::config::Configurer;
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::{ColorMode, CompletionType, Config, Editor};
 use tokio::runtime::Runtime;
+use tokio::sync::Notify;
 
 use crate::completion::NameCache;
 use crate::editor::EditorHelper;
@@ -47,6 +48,8 @@ pub fn run(shell: &mut Shell, runtime: &Runtime) -> Result<()> {
         .color_mode(if shell.terminal.color { ColorMode::Enabled } else { ColorMode::Disabled })
         .build();
     let mut editor = LineEditor::with_config(config)?;
+    // Handle SIGINT from now on, so Ctrl-C during a query never kills the shell.
+    interrupts();
     let names = Arc::new(NameCache::new(shell.engine.clone(), runtime.handle().clone()));
     shell.names = Some(names.clone());
     editor.set_helper(Some(EditorHelper::new(names, shell.terminal.color)));
@@ -71,7 +74,10 @@ pub fn run(shell: &mut Shell, runtime: &Runtime) -> Result<()> {
         if text.trim().is_empty() {
             continue;
         }
-        remember(&mut editor, text.trim_end());
+        // Quitting is not worth recalling.
+        if !matches!(text.trim(), "\\q" | ".quit" | ".exit") {
+            remember(&mut editor, text.trim_end());
+        }
         let flow = runtime.block_on(run_cancellable(shell, &text));
         editor.set_edit_mode(rustyline_mode(shell.edit_mode));
         match flow {
@@ -100,16 +106,59 @@ fn rustyline_mode(mode: EditMode) -> rustyline::EditMode {
 /// them: the running query is dropped, which stops its tasks and frees its
 /// memory.
 async fn run_cancellable(shell: &mut Shell, text: &str) -> Result<Flow> {
-    let interrupted = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            // No signal handling: the query just cannot be interrupted.
-            std::future::pending::<()>().await;
-        }
-    };
+    let interrupted = interrupts().notified();
     tokio::select! {
         flow = shell.run_script(text, &Origin::Inline) => flow,
         () = interrupted => Err(CliError::Engine(tarn::Error::Cancelled)),
     }
+}
+
+/// Notified on every Ctrl-C (SIGINT) that reaches the process (at the
+/// prompt the editor reads Ctrl-C as a key instead).
+///
+/// The signal is awaited on a thread with its own runtime: a query keeps
+/// the main runtime's workers busy, and Ctrl-C must get through then.
+fn interrupts() -> &'static Notify {
+    static INTERRUPTS: OnceLock<Arc<Notify>> = OnceLock::new();
+    INTERRUPTS.get_or_init(|| {
+        let notify = Arc::new(Notify::new());
+        let waiter = notify.clone();
+        // The handler is installed before this returns, so that the line
+        // editor, which saves and restores the SIGINT handler around each
+        // read, restores ours.
+        let (installed, ready) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("tarn-signals".into()).spawn(move || {
+            let listening = tokio::runtime::Builder::new_current_thread().enable_all().build().and_then(|runtime| {
+                let signal = {
+                    let _context = runtime.enter();
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?
+                };
+                Ok((runtime, signal))
+            });
+            let (runtime, mut signal) = match listening {
+                Ok(listening) => listening,
+                Err(e) => {
+                    let _ = installed.send(());
+                    return log::warn!("Ctrl-C cannot cancel queries: {e}");
+                }
+            };
+            let _ = installed.send(());
+            runtime.block_on(async {
+                while signal.recv().await.is_some() {
+                    // Only a query waiting now is cancelled; nothing is kept
+                    // for the next one.
+                    waiter.notify_waiters();
+                }
+            });
+        });
+        match spawned {
+            Ok(_) => {
+                let _ = ready.recv();
+            }
+            Err(e) => log::warn!("Ctrl-C cannot cancel queries: {e}"),
+        }
+        notify
+    })
 }
 
 /// Add an entry to the history (errors are not worth stopping for).
