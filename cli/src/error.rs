@@ -88,8 +88,8 @@ pub enum CliError {
     #[error("cannot start the runtime: {0}")]
     Runtime(io::Error),
 
-    /// An unknown backslash command.
-    #[error("unknown command '\\{0}'; type \\? for the list of commands")]
+    /// An unknown backslash (or dot) command, as typed.
+    #[error("unknown command '{0}'; type \\? for the list of commands")]
     UnknownMeta(String),
 
     /// `tarn demo` cannot use the catalog it was given.

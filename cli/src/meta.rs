@@ -266,7 +266,7 @@ pub async fn run(shell: &mut Shell, line: &str, out: &mut dyn Write) -> Result<M
         None => (line, ""),
     };
     let Some(command) = find(word) else {
-        return Err(CliError::UnknownMeta(word.trim_start_matches('\\').to_string()));
+        return Err(CliError::UnknownMeta(word.to_string()));
     };
     let plus = split_plus(word).1;
     let args: Vec<&str> = rest.split_whitespace().collect();
