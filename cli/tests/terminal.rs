@@ -279,3 +279,24 @@ fn start_up_file_runs_first() {
     shell.send_line("\\q").unwrap();
     expect_exit_0(&mut shell);
 }
+
+#[test]
+fn edit_the_last_statement_and_see_it_highlighted() {
+    let dir = tempfile::tempdir().unwrap();
+    // The "editor" changes 41 into 42 in the file it is given.
+    let mut shell = spawn_with(dir.path(), &[":memory:", "-X"], &[("EDITOR", "sed -i s/41/42/"), ("NO_COLOR", "")]);
+    expect(&mut shell, "tarn> ");
+    shell.send_line("select 41 as n;").unwrap();
+    // Keywords are colored as they are typed (NO_COLOR is empty: colors on).
+    expect(&mut shell, "\x1b[1;34mselect\x1b[0m");
+    expect(&mut shell, "1 row");
+    expect(&mut shell, "tarn> ");
+    shell.send_line("\\e").unwrap();
+    // The edited statement comes back to the prompt; Enter runs it.
+    expect(&mut shell, "42");
+    shell.send("\r").unwrap();
+    expect(&mut shell, "│     42 │");
+    expect(&mut shell, "tarn> ");
+    shell.send_line("\\q").unwrap();
+    expect_exit_0(&mut shell);
+}
