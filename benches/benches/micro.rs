@@ -71,7 +71,7 @@ fn benches(c: &mut Criterion) {
     }
     group.finish();
 
-    match tarn_binary() {
+    match tarn_bench::tarn_binary() {
         Some(tarn) => {
             let mut group = c.benchmark_group("process");
             group.sample_size(30).measurement_time(Duration::from_secs(10));
@@ -91,17 +91,6 @@ fn benches(c: &mut Criterion) {
             "shell_startup left out: no tarn binary (build it with `cargo build --release --bin tarn`, or set TARN_BIN)"
         ),
     }
-}
-
-/// The `tarn` binary: `TARN_BIN`, else `tarn` in the profile directory this
-/// benchmark was built in (`target/release/deps/micro-…` → `target/release/tarn`).
-fn tarn_binary() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("TARN_BIN") {
-        return Some(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let candidate = exe.parent()?.parent()?.join("tarn");
-    candidate.is_file().then_some(candidate)
 }
 
 criterion_group!(micro, benches);

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::output::Format;
+use crate::progress::ProgressMode;
 
 /// Extra text at the end of `tarn --help`.
 const AFTER_HELP: &str = "\
@@ -20,6 +21,11 @@ Examples:
   tarn :memory: -c 'SELECT 42'      run one statement, keep nothing
   tarn lake.db -f setup.sql -c 'SELECT count(*) FROM t'
   tarn demo                         generate a TPC-H lake and explore it
+
+The interactive shell first runs ~/.tarnrc (or -r FILE; -X skips it), e.g.
+  \\editmode vi
+  \\timing off
+Its history lives in the user's data directory (TARN_HISTORY moves it).
 
 Exit status: 0 on success, 1 when a statement (or the shell) fails,
 2 on a command-line usage error.";
@@ -151,6 +157,20 @@ pub struct SessionArgs {
     /// Number of threads (and partitions) queries run on [default: cores].
     #[arg(long, value_name = "N", env = "TARN_THREADS", value_parser = parse_threads, global = true)]
     pub threads: Option<usize>,
+
+    /// Show a progress line on stderr for statements running over a second:
+    /// auto shows it when stderr and stdout are terminals.
+    #[arg(long, value_enum, env = "TARN_PROGRESS", default_value_t = ProgressMode::Auto, global = true)]
+    pub progress: ProgressMode,
+
+    /// Start-up file run before the interactive shell opens (with -c/-f:
+    /// only when given here) [default: ~/.tarnrc].
+    #[arg(short = 'r', long = "rcfile", value_name = "FILE", env = "TARN_RCFILE", global = true)]
+    pub rcfile: Option<PathBuf>,
+
+    /// Do not run a start-up file.
+    #[arg(short = 'X', long = "no-rc", global = true)]
+    pub no_rc: bool,
 
     /// Set a `datafusion.*` or `tarn.*` setting, as SET would; repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value, global = true)]
