@@ -553,7 +553,13 @@ pub(crate) fn listing_table(state: &SessionState, def: &TableDefinition) -> Resu
     let url = ListingTableUrl::parse(&def.location)?;
     let file_schema = file_schema_of(&def.schema_def, &def.partition_columns)?;
     let config = ListingTableConfig::new(url).with_listing_options(listing_options).with_schema(file_schema);
-    Ok(ListingTable::try_new(config)?)
+    // Share the runtime's file-statistics cache, as DataFusion's own listing
+    // tables do. A LakeTable is built afresh for every statement, so without
+    // it every query re-derives the statistics of every Parquet file
+    // (benches/RESULTS.md). Entries are keyed by path and checked against
+    // the file's size and modification time, so changed files are re-read.
+    let statistics_cache = state.runtime_env().cache_manager.get_file_statistic_cache();
+    Ok(ListingTable::try_new(config)?.with_cache(statistics_cache))
 }
 
 #[cfg(test)]

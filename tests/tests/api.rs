@@ -189,3 +189,32 @@ async fn sorting_more_than_the_memory_limit_spills() {
         .sum();
     assert!(spills > 0, "expected the sort to spill:\n{text}");
 }
+
+/// Parquet statistics are derived once per file, not once per query: catalog
+/// tables share the runtime's file-statistics cache (as DataFusion's own
+/// listing tables do), and a rewritten file is read afresh.
+#[tokio::test]
+async fn parquet_statistics_are_cached_across_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    tarn::demo::generate_tpch_lake(&lake, 0.001, tarn::demo::LakeLayout::Parquet).unwrap();
+    let engine = Engine::in_memory().await.unwrap();
+    engine.sql(&format!("ATTACH '{}' AS tpch", lake.display())).await.unwrap();
+    let cache = engine.session_context().runtime_env().cache_manager.get_file_statistic_cache().unwrap();
+    let before = cache.len();
+    let count = "SELECT count(*) AS n FROM tpch.lineitem WHERE l_quantity > 10";
+    let first = engine.sql(count).await.unwrap().collect().await.unwrap().to_pretty_string().unwrap();
+    // The 4 files of lineitem.
+    assert_eq!(cache.len(), before + 4);
+    let again = engine.sql(count).await.unwrap().collect().await.unwrap().to_pretty_string().unwrap();
+    assert_eq!((cache.len(), &again), (before + 4, &first));
+
+    // A file replaced by another (different size) is not answered from the cache.
+    let other = dir.path().join("other");
+    tarn::demo::generate_tpch_lake(&other, 0.0001, tarn::demo::LakeLayout::Parquet).unwrap();
+    let part = lake.join("lineitem/part-0.parquet");
+    std::fs::remove_file(&part).unwrap();
+    std::fs::copy(other.join("lineitem/part-0.parquet"), &part).unwrap();
+    let changed = engine.sql(count).await.unwrap().collect().await.unwrap().to_pretty_string().unwrap();
+    assert_ne!(changed, first);
+}
