@@ -415,7 +415,9 @@ struct PruningReport {
     files: HashMap<String, (u64, u64, bool)>,
     unindexed: BTreeSet<String>,
     row_groups: (usize, usize),
-    blocks: (usize, usize),
+    /// Files read in ranges, and the number of ranges.
+    range_files: BTreeSet<String>,
+    ranges: usize,
 }
 
 impl PruningReport {
@@ -437,9 +439,11 @@ impl PruningReport {
                 // Approximate by the kept share (the exact sizes are in the sidecar units).
                 before * kept as u64 / keep.len().max(1) as u64
             }
-            Selection::Ranges(ranges) => {
-                self.blocks.0 += 1;
-                self.blocks.1 += ranges.len();
+            Selection::Ranges(_) => {
+                if !pieces.is_empty() {
+                    self.range_files.insert(path.to_string());
+                }
+                self.ranges += pieces.len();
                 pieces.iter().map(span).sum()
             }
             _ => pieces.iter().map(span).sum(),
@@ -461,7 +465,7 @@ impl PruningReport {
             files_pruned: files - files_read,
             unindexed_files: self.unindexed.len(),
             row_groups: self.row_groups,
-            ranges: self.blocks,
+            ranges: (self.range_files.len(), self.ranges),
             bytes_skipped: bytes_before.saturating_sub(bytes_after),
         }
     }
@@ -480,7 +484,8 @@ pub struct PruningSummary {
     pub unindexed_files: usize,
     /// Parquet row groups of partially read files: (total, kept).
     pub row_groups: (usize, usize),
-    /// CSV/NDJSON files read in ranges: (files, ranges read).
+    /// CSV/NDJSON files read in ranges: (files, ranges read; a block DataFusion
+    /// split between partitions counts as two).
     pub ranges: (usize, usize),
     /// Bytes of the covered files the scan will not read.
     pub bytes_skipped: u64,
