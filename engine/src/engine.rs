@@ -339,17 +339,15 @@ impl Engine {
         let (schema, table) = self.resolve_table_name(table)?;
         reject_system(&schema)?;
         let state = self.inner.ctx.state();
-        crate::index::statements::create_index(
-            &state,
-            &self.inner.bridge,
-            &schema,
-            &table,
+        let request = crate::index::statements::CreateIndex {
+            schema: &schema,
+            table: &table,
             name,
             columns,
             kind,
             if_not_exists,
-        )
-        .await?;
+        };
+        crate::index::statements::create_index(&state, &self.inner.bridge, request).await?;
         Ok(())
     }
 

@@ -158,7 +158,7 @@ pub(crate) async fn build(
         writer.write_file(&identity.path, &units)?;
         indexed.push(IndexedFile { units: units.len() as u64, ..identity });
         done += 1;
-        if done % 100 == 0 || done == scanned {
+        if done.is_multiple_of(100) || done == scanned {
             log::info!("indexed {done} of {scanned} files");
         }
     }
@@ -177,7 +177,7 @@ async fn index_file(
     options: &BuildOptions,
 ) -> Result<Vec<Unit>> {
     let size = file.object_meta.size;
-    let mut plans: Vec<(Option<u32>, Option<(u64, u64)>, u64, PartitionedFile)> = Vec::new();
+    let mut plans: Vec<PlannedUnit> = Vec::new();
     let mut base = file.clone();
     base.statistics = None;
     base.range = None;
@@ -193,7 +193,7 @@ async fn index_file(
             let mut unit = base.clone();
             unit.extensions.insert(plan);
             let bytes = u64::try_from(rg.compressed_size()).unwrap_or_default();
-            plans.push((Some(i as u32), None, bytes, unit));
+            plans.push(PlannedUnit { row_group: Some(i as u32), range: None, bytes, file: unit });
         }
     } else if blocks && size > options.block_size {
         let mut start = 0;
@@ -201,14 +201,14 @@ async fn index_file(
             let end = (start + options.block_size).min(size);
             let mut unit = base.clone();
             unit.range = Some(datafusion::datasource::listing::FileRange { start: start as i64, end: end as i64 });
-            plans.push((None, Some((start, end)), end - start, unit));
+            plans.push(PlannedUnit { row_group: None, range: Some((start, end)), bytes: end - start, file: unit });
             start = end;
         }
     } else {
-        plans.push((None, None, size, base));
+        plans.push(PlannedUnit { row_group: None, range: None, bytes: size, file: base });
     }
     let mut units = Vec::with_capacity(plans.len());
-    for (row_group, range, bytes, unit_file) in plans {
+    for PlannedUnit { row_group, range, bytes, file: unit_file } in plans {
         let unit_config =
             FileScanConfigBuilder::from(config.clone()).with_file_groups(vec![FileGroup::new(vec![unit_file])]).build();
         let exec = DataSourceExec::from_data_source(unit_config);
@@ -231,6 +231,14 @@ async fn index_file(
         });
     }
     Ok(units)
+}
+
+/// A unit to scan: where it is, and the file restricted to it.
+struct PlannedUnit {
+    row_group: Option<u32>,
+    range: Option<(u64, u64)>,
+    bytes: u64,
+    file: PartitionedFile,
 }
 
 /// Summary of one column over one unit, as batches arrive.

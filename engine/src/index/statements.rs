@@ -30,18 +30,24 @@ fn options(state: &SessionState, kind: IndexKind) -> BuildOptions {
     }
 }
 
+/// What `CREATE INDEX` asks for, names resolved.
+pub(crate) struct CreateIndex<'a> {
+    pub schema: &'a str,
+    pub table: &'a str,
+    pub name: &'a str,
+    pub columns: &'a [String],
+    pub kind: Option<&'a str>,
+    pub if_not_exists: bool,
+}
+
 /// `CREATE INDEX`: record the index, build it, point it at its sidecar.
 /// Returns the number of files indexed (None when it existed and `if_not_exists`).
 pub(crate) async fn create_index(
     state: &SessionState,
     bridge: &Bridge,
-    schema: &str,
-    table: &str,
-    name: &str,
-    columns: &[String],
-    kind: Option<&str>,
-    if_not_exists: bool,
+    request: CreateIndex<'_>,
 ) -> Result<Option<usize>> {
+    let CreateIndex { schema, table, name, columns, kind, if_not_exists } = request;
     let kind = match kind {
         None => IndexKind::Bloom,
         Some(k) => IndexKind::parse(k)

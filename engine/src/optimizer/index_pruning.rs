@@ -142,7 +142,7 @@ impl IndexPruningRule {
         // Predicates over the scan's output, and the source's own over the table schema.
         let table_schema = config.file_source().table_schema().table_schema().clone();
         let output = output_columns(config, &table_schema);
-        let mut scoped: Vec<(Arc<dyn PhysicalExpr>, Arc<Vec<Option<(String, DataType)>>>)> =
+        let mut scoped: Vec<(Arc<dyn PhysicalExpr>, ScanColumns)> =
             predicates.iter().map(|p| (p.clone(), output.clone())).collect();
         if let Some(filter) = config.file_source().filter() {
             let table_columns = Arc::new(
@@ -161,7 +161,7 @@ impl IndexPruningRule {
             }
         };
         // Per index, the predicates that mention its columns, with their resolvers.
-        let applicable: Vec<(&Arc<LoadedIndex>, Vec<(Arc<dyn PhysicalExpr>, IndexColumns)>)> = indexes
+        let applicable: Vec<(&Arc<LoadedIndex>, IndexPredicates)> = indexes
             .iter()
             .filter_map(|index| {
                 let preds: Vec<_> = scoped
@@ -232,8 +232,14 @@ impl PhysicalOptimizerRule for IndexPruningRule {
     }
 }
 
+/// For each column of a predicate's input: the table column (name, type) it is, if it is one.
+type ScanColumns = Arc<Vec<Option<(String, DataType)>>>;
+
+/// The predicates an index can evaluate, each with its column resolver.
+type IndexPredicates = Vec<(Arc<dyn PhysicalExpr>, IndexColumns)>;
+
 /// For each output column of the scan: the table column it is, if it is one.
-fn output_columns(config: &FileScanConfig, table_schema: &SchemaRef) -> Arc<Vec<Option<(String, DataType)>>> {
+fn output_columns(config: &FileScanConfig, table_schema: &SchemaRef) -> ScanColumns {
     let columns = match config.file_source().projection() {
         Some(projection) => projection
             .iter()
@@ -250,7 +256,7 @@ fn output_columns(config: &FileScanConfig, table_schema: &SchemaRef) -> Arc<Vec<
 
 /// Resolves predicate columns (by position in the predicate's input) to index columns.
 struct IndexColumns {
-    scan: Arc<Vec<Option<(String, DataType)>>>,
+    scan: ScanColumns,
     index: Vec<String>,
 }
 
@@ -327,7 +333,7 @@ impl Selection {
 }
 
 /// Test every unit of a file against the predicates.
-fn select(units: &[Unit], predicates: &[(Arc<dyn PhysicalExpr>, IndexColumns)]) -> Selection {
+fn select(units: &[Unit], predicates: &IndexPredicates) -> Selection {
     let keep: Vec<bool> = units.iter().map(|u| predicates.iter().all(|(p, r)| may_match(p, u, r))).collect();
     if keep.iter().all(|k| *k) {
         return Selection::All;
