@@ -11,16 +11,19 @@ use datafusion::catalog::{CatalogProvider, MemoryCatalogProviderList, TableProvi
 use datafusion::common::TableReference;
 use datafusion::common::utils::datafusion_strsim::levenshtein;
 use datafusion::execution::context::SessionState;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{CreateExternalTable, DdlStatement, LogicalPlan};
+use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{CommentObject, Statement as SqlStatement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use futures::{StreamExt, TryStreamExt};
+use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use tarn_catalog::{Catalog, FileFormat, TableDefinition, TableEntry};
 
@@ -29,6 +32,7 @@ use crate::functions::register_table_functions;
 use crate::lake::{self, TableSpec};
 use crate::provider::{Bridge, LakeTableFactory, TarnCatalogProvider, reject_system};
 use crate::result::{Batches, QueryResult, ResultKind, map_stream};
+use crate::scan_metrics::{CountingObjectStore, ScanCounters, ScanCountersSnapshot};
 use crate::settings::TarnOptions;
 use crate::statement::{ParsedStatement, TarnStatement, parse_script};
 
@@ -66,6 +70,7 @@ impl std::fmt::Debug for Engine {
 struct Inner {
     ctx: SessionContext,
     bridge: Arc<Bridge>,
+    counters: Arc<ScanCounters>,
 }
 
 /// How a table is registered through the library API: everything optional
@@ -166,6 +171,7 @@ impl EngineBuilder {
             None => Catalog::open_in_memory()?,
         };
         let bridge = Arc::new(Bridge::new(Arc::new(catalog))?);
+        let counters = Arc::new(ScanCounters::default());
 
         let mut config = self
             .session_config
@@ -173,7 +179,8 @@ impl EngineBuilder {
             .with_information_schema(true)
             .with_default_catalog_and_schema(CATALOG_NAME, DEFAULT_SCHEMA)
             .with_create_default_catalog_and_schema(false)
-            .with_option_extension(crate::settings::TarnSettings::default());
+            .with_option_extension(crate::settings::TarnSettings::default())
+            .with_extension(counters.clone());
         if let Some(n) = self.target_partitions {
             config = config.with_target_partitions(n);
         }
@@ -193,6 +200,10 @@ impl EngineBuilder {
             );
         }
         let runtime = runtime.build_arc()?;
+        // Every store counts what it reads (cloud stores are wrapped as
+        // `stores` registers them).
+        let local = CountingObjectStore::wrap(Arc::new(LocalFileSystem::new()), counters.clone());
+        runtime.register_object_store(ObjectStoreUrl::local_filesystem().as_ref(), local);
 
         let catalogs = Arc::new(MemoryCatalogProviderList::new());
         catalogs.register_catalog(
@@ -217,7 +228,7 @@ impl EngineBuilder {
         let ctx = SessionContext::new_with_state(state);
         bridge.session.set(ctx.state_weak_ref());
         register_table_functions(&ctx, bridge.clone());
-        Ok(Engine { inner: Arc::new(Inner { ctx, bridge }) })
+        Ok(Engine { inner: Arc::new(Inner { ctx, bridge, counters }) })
     }
 }
 
@@ -236,6 +247,26 @@ impl Engine {
     /// Configure an engine.
     pub fn builder() -> EngineBuilder {
         EngineBuilder::default()
+    }
+
+    /// Bytes and requests this engine has read from storage so far; the
+    /// difference of two snapshots is what the statements between read.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("t.csv"), "a,b\n1,2\n")?;
+    /// let engine = tarn::Engine::in_memory().await?;
+    /// let before = engine.scan_counters();
+    /// let sql = format!("SELECT * FROM '{}'", dir.path().join("t.csv").display());
+    /// engine.sql(&sql).await?.collect().await?;
+    /// assert!((engine.scan_counters() - before).bytes_read >= 8);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn scan_counters(&self) -> ScanCountersSnapshot {
+        self.inner.counters.snapshot()
     }
 
     /// The catalog database.
@@ -430,8 +461,10 @@ impl Engine {
             }
             None => {
                 let schema = Arc::new(df.schema().as_arrow().clone());
-                let stream = df.execute_stream().await?;
-                Ok(QueryResult::new(schema, ResultKind::Rows, map_stream(stream)))
+                let task = Arc::new(df.task_ctx());
+                let plan = df.create_physical_plan().await?;
+                let stream = execute_stream(plan.clone(), task)?;
+                Ok(QueryResult::new(schema, ResultKind::Rows, map_stream(stream)).with_plan(plan))
             }
         }
     }
@@ -763,7 +796,7 @@ fn sort_order_json(orders: &[Vec<datafusion::logical_expr::SortExpr>]) -> Result
 /// Tables an ATTACH of `root` creates: (table name, location) for every data
 /// file and every folder holding data files, directly under `root`.
 async fn attach_candidates(state: &SessionState, root: &str) -> Result<Vec<(String, String)>> {
-    crate::stores::ensure_object_store(state.runtime_env(), root)?;
+    crate::stores::ensure_object_store(state, root)?;
     let url = datafusion::datasource::listing::ListingTableUrl::parse(root)?;
     let store = state.runtime_env().object_store(url.object_store())?;
     let prefix: StorePath = url.prefix().clone();

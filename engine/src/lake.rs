@@ -219,7 +219,7 @@ pub(crate) async fn inspect(
         Err(Error::Io { source, .. }) if declared && source.kind() == std::io::ErrorKind::NotFound => {}
         other => other?,
     }
-    crate::stores::ensure_object_store(state.runtime_env(), &location)?;
+    crate::stores::ensure_object_store(state, &location)?;
     let url = ListingTableUrl::parse(&location)?;
     let store = state.runtime_env().object_store(url.object_store())?;
 
@@ -530,7 +530,7 @@ fn exact_or_inexact<T: std::fmt::Debug + Clone + PartialEq + Eq + PartialOrd>(p:
 
 /// Turn a stored definition into a DataFusion `ListingTable` (no I/O).
 pub(crate) fn listing_table(state: &SessionState, def: &TableDefinition) -> Result<ListingTable> {
-    crate::stores::ensure_object_store(state.runtime_env(), &def.location)?;
+    crate::stores::ensure_object_store(state, &def.location)?;
     let mut options = def.options.clone();
     let extension = options.remove(EXTENSION_KEY).unwrap_or_default();
     let format = file_format(state, def.format, &options)?;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::physical_plan::ExecutionPlan;
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
@@ -34,6 +35,7 @@ pub struct QueryResult {
     schema: SchemaRef,
     kind: ResultKind,
     stream: RecordBatchStream,
+    plan: Option<Arc<dyn ExecutionPlan>>,
 }
 
 impl fmt::Debug for QueryResult {
@@ -44,7 +46,13 @@ impl fmt::Debug for QueryResult {
 
 impl QueryResult {
     pub(crate) fn new(schema: SchemaRef, kind: ResultKind, stream: RecordBatchStream) -> Self {
-        Self { schema, kind, stream }
+        Self { schema, kind, stream, plan: None }
+    }
+
+    /// The same result, noting the physical plan its stream executes.
+    pub(crate) fn with_plan(mut self, plan: Arc<dyn ExecutionPlan>) -> Self {
+        self.plan = Some(plan);
+        self
     }
 
     /// The result of a command: no rows.
@@ -53,6 +61,7 @@ impl QueryResult {
             schema: Arc::new(Schema::empty()),
             kind: ResultKind::Command { tag: tag.into() },
             stream: Box::pin(futures::stream::empty()),
+            plan: None,
         }
     }
 
@@ -64,6 +73,14 @@ impl QueryResult {
     /// Rows or command.
     pub fn kind(&self) -> &ResultKind {
         &self.kind
+    }
+
+    /// The physical plan a query's stream executes (`None` for commands).
+    /// Its metrics fill in as the stream is read: keep this handle to watch
+    /// progress ([`ScanProgress::of_plan`](crate::ScanProgress::of_plan)) or
+    /// to read the metrics once the stream is done.
+    pub fn physical_plan(&self) -> Option<Arc<dyn ExecutionPlan>> {
+        self.plan.clone()
     }
 
     /// Read the rows batch by batch. The query runs as the stream is polled;

@@ -3,10 +3,12 @@
 //! Tarn builds a store for that bucket from the standard environment
 //! variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`) and registers it with the
 //! session, so catalog tables over object stores work in every new process.
+//! Each store is wrapped to count what it reads into the engine's
+//! [`ScanCounters`].
 
 use std::sync::Arc;
 
-use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::execution::SessionState;
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
@@ -15,9 +17,11 @@ use object_store::http::HttpBuilder;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::scan_metrics::{CountingObjectStore, ScanCounters};
 
 /// Make sure the runtime has a store for `location` (a path or URL).
-pub(crate) fn ensure_object_store(runtime: &RuntimeEnv, location: &str) -> Result<()> {
+pub(crate) fn ensure_object_store(state: &SessionState, location: &str) -> Result<()> {
+    let runtime = state.runtime_env();
     let Some((scheme, _)) = location.split_once("://") else { return Ok(()) };
     if scheme == "file" {
         return Ok(());
@@ -41,6 +45,10 @@ pub(crate) fn ensure_object_store(runtime: &RuntimeEnv, location: &str) -> Resul
         }
         "http" | "https" => Arc::new(HttpBuilder::new().with_url(base.as_str()).build().map_err(config_error)?),
         other => return Err(Error::Unsupported(format!("object store scheme '{other}://' (in '{location}')"))),
+    };
+    let store = match state.config().get_extension::<ScanCounters>() {
+        Some(counters) => CountingObjectStore::wrap(store, counters),
+        None => store,
     };
     runtime.register_object_store(&base, store);
     Ok(())
