@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use tarn::Engine;
 
 /// Rows `from..=to`: user_id = (v * 7919) % 20011 (a permutation: every id
@@ -173,7 +173,9 @@ fn predicate() -> impl Strategy<Value = String> {
 /// of the queries the indexes pruned (so a test can tell that they were used at all).
 fn check_predicates(runtime: &tokio::runtime::Runtime, engine: &Engine, stage: &str, cases: u32) -> usize {
     let pruned = std::cell::Cell::new(0);
-    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    // A fixed seed: the same predicates on every run, so the pruning counts below are stable.
+    let config = Config { cases, failure_persistence: None, ..Config::default() };
+    let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
     runner
         .run(&predicate(), |pred| {
             runtime.block_on(async {
@@ -202,7 +204,7 @@ fn same_results_with_and_without_indexes() {
     let dir = tempfile::tempdir().unwrap();
     let engine = runtime.block_on(lake(dir.path()));
     let pruned = check_predicates(&runtime, &engine, "as indexed", 48);
-    assert!(pruned > 20, "indexes pruned only {pruned} of 144 queries");
+    assert!(pruned > 30, "indexes pruned only {pruned} of 144 queries");
 
     // A new file (unindexed until REFRESH), a changed file, a removed file.
     runtime.block_on(async {
