@@ -11,9 +11,9 @@ use datafusion::catalog::{CatalogProvider, MemoryCatalogProviderList, TableProvi
 use datafusion::common::TableReference;
 use datafusion::common::utils::datafusion_strsim::levenshtein;
 use datafusion::execution::context::SessionState;
-use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{CreateExternalTable, DdlStatement, LogicalPlan};

@@ -93,7 +93,12 @@ impl fmt::Display for CountingObjectStore {
 
 #[async_trait]
 impl ObjectStore for CountingObjectStore {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -176,9 +181,8 @@ impl ScanProgress {
     }
 
     fn add_plan(&mut self, plan: &dyn ExecutionPlan) {
-        if let Some(config) = plan
-            .downcast_ref::<DataSourceExec>()
-            .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
+        if let Some(config) =
+            plan.downcast_ref::<DataSourceExec>().and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
         {
             for file in config.file_groups.iter().flat_map(|group| group.files()) {
                 self.files_total += 1;

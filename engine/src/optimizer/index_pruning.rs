@@ -186,20 +186,20 @@ impl IndexPruningRule {
             for file in group.files() {
                 let path = crate::lake::store_path(&config.object_store_url, &file.object_meta.location);
                 let mut selection = Selection::All;
-                let mut covered = false;
+                let mut covered: Option<&[Unit]> = None;
                 for (index, preds) in &applicable {
                     let Some(units) = covering_units(index, &path, file) else { continue };
-                    covered = true;
+                    covered = Some(units);
                     report.indexes.insert(index.entry.def.name.clone());
                     selection = selection.and(select(units, preds));
                 }
-                if !covered {
+                let Some(units) = covered else {
                     report.record_unindexed(&path);
                     files.push(file.clone());
                     continue;
-                }
+                };
                 let pieces = apply(file, &selection);
-                report.record(&path, file, &pieces, &selection);
+                report.record(&path, file, &pieces, &selection, units);
                 changed |= !matches!(selection, Selection::All);
                 files.extend(pieces);
             }
@@ -431,7 +431,14 @@ impl PruningReport {
         self.unindexed.insert(path.to_string());
     }
 
-    fn record(&mut self, path: &str, file: &PartitionedFile, pieces: &[PartitionedFile], selection: &Selection) {
+    fn record(
+        &mut self,
+        path: &str,
+        file: &PartitionedFile,
+        pieces: &[PartitionedFile],
+        selection: &Selection,
+        units: &[Unit],
+    ) {
         let span = |f: &PartitionedFile| match &f.range {
             Some(r) => (r.end - r.start).max(0) as u64,
             None => f.object_meta.size,
@@ -439,11 +446,15 @@ impl PruningReport {
         let before = span(file);
         let after: u64 = match selection {
             Selection::RowGroups(keep) => {
-                let kept = keep.iter().filter(|k| **k).count();
                 self.row_groups.0 += keep.len();
-                self.row_groups.1 += kept;
-                // Approximate by the kept share (the exact sizes are in the sidecar units).
-                before * kept as u64 / keep.len().max(1) as u64
+                self.row_groups.1 += keep.iter().filter(|k| **k).count();
+                // The compressed size of the skipped row groups, as recorded in the index.
+                let skipped: u64 = units
+                    .iter()
+                    .filter(|u| u.row_group.is_some_and(|rg| !keep.get(rg as usize).copied().unwrap_or(true)))
+                    .map(|u| u.bytes)
+                    .sum();
+                before.saturating_sub(skipped)
             }
             Selection::Ranges(_) => {
                 if !pieces.is_empty() {
