@@ -5,7 +5,10 @@
 //! ([`tarn_catalog::Catalog`], one SQLite file): CSV, Parquet and JSON
 //! files, local or in object stores, registered as tables with their file
 //! manifests and statistics, and queried with DataFusion's SQL plus Tarn's
-//! own statements (`ATTACH`, `DETACH`, `REFRESH TABLE`, `COMMENT ON`).
+//! own statements (`ATTACH`, `DETACH`, `REFRESH TABLE`, `COMMENT ON`, and
+//! secondary indexes on lake files: `CREATE INDEX`, `DROP INDEX`, `REINDEX`,
+//! `SHOW INDEXES`, used by the [`IndexPruningRule`] to skip files, Parquet
+//! row groups and CSV/NDJSON byte blocks).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

@@ -18,7 +18,7 @@
 //! | `c{i}.nulls`      | UInt64        | nulls of column i                         |
 //! | `c{i}.bloom`      | Binary?       | bloom kind: the filter's 64-bit words, LE |
 //! | `c{i}.hashes`     | UInt32?       | bloom kind: its number of hash functions  |
-//! | `c{i}.values`     | List<Binary>? | values kind: the distinct keys, or null   |
+//! | `c{i}.values`     | `List<Binary>`? | values kind: the distinct keys, or null   |
 //!
 //! Rows of one file are contiguous and in unit order.
 
