@@ -168,3 +168,90 @@ fn may_equal(summary: &ColumnSummary, key: &[u8]) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::physical_expr::expressions::{col, in_list, is_null, lit};
+
+    use super::*;
+    use crate::index::key::scalar_key;
+
+    struct One;
+
+    impl ColumnResolver for One {
+        fn resolve(&self, column: &Column) -> Option<(usize, DataType)> {
+            (column.name() == "a").then_some((0, DataType::Int64))
+        }
+    }
+
+    fn key(v: i64) -> Vec<u8> {
+        scalar_key(&ScalarValue::Int64(Some(v))).unwrap()
+    }
+
+    /// A unit whose column `a` holds exactly 10, 20 and 30 (and 2 nulls of 5 rows).
+    fn unit() -> Unit {
+        Unit {
+            row_group: None,
+            range: None,
+            bytes: 1,
+            rows: 5,
+            columns: vec![ColumnSummary {
+                min: Some(key(10)),
+                max: Some(key(30)),
+                nulls: 2,
+                bloom: None,
+                values: Some([key(10), key(20), key(30)].into_iter().collect()),
+            }],
+        }
+    }
+
+    fn schema() -> Schema {
+        Schema::new(vec![Field::new("a", DataType::Int64, true), Field::new("b", DataType::Int64, true)])
+    }
+
+    fn matches(expr: Arc<dyn PhysicalExpr>) -> bool {
+        may_match(&expr, &unit(), &One)
+    }
+
+    fn cmp(column: &str, op: Operator, v: i64) -> Arc<dyn PhysicalExpr> {
+        Arc::new(BinaryExpr::new(col(column, &schema()).unwrap(), op, lit(v)))
+    }
+
+    #[test]
+    fn comparisons_against_zone_maps_and_values() {
+        assert!(matches(cmp("a", Operator::Eq, 20)));
+        assert!(!matches(cmp("a", Operator::Eq, 25)), "not among the values");
+        assert!(!matches(cmp("a", Operator::Eq, 31)));
+        assert!(matches(cmp("a", Operator::Lt, 11)));
+        assert!(!matches(cmp("a", Operator::Lt, 10)));
+        assert!(matches(cmp("a", Operator::LtEq, 10)));
+        assert!(!matches(cmp("a", Operator::Gt, 30)));
+        assert!(matches(cmp("a", Operator::GtEq, 30)));
+        assert!(matches(cmp("a", Operator::NotEq, 10)));
+        // Literal on the left.
+        let flipped = Arc::new(BinaryExpr::new(lit(5i64), Operator::Gt, col("a", &schema()).unwrap()));
+        assert!(!matches(flipped));
+        // Unindexed columns may match anything.
+        assert!(matches(cmp("b", Operator::Eq, 25)));
+    }
+
+    #[test]
+    fn boolean_structure_in_lists_and_nulls() {
+        let and = Arc::new(BinaryExpr::new(cmp("a", Operator::Eq, 20), Operator::And, cmp("b", Operator::Eq, 1)));
+        assert!(matches(and));
+        let and = Arc::new(BinaryExpr::new(cmp("a", Operator::Eq, 25), Operator::And, cmp("b", Operator::Eq, 1)));
+        assert!(!matches(and));
+        let or = Arc::new(BinaryExpr::new(cmp("a", Operator::Eq, 25), Operator::Or, cmp("b", Operator::Eq, 1)));
+        assert!(matches(or), "the unindexed side may match");
+        let list = |vs: &[i64], negated| {
+            in_list(col("a", &schema()).unwrap(), vs.iter().map(|v| lit(*v)).collect(), &negated, &schema()).unwrap()
+        };
+        assert!(matches(list(&[1, 30], false)));
+        assert!(!matches(list(&[1, 25], false)));
+        assert!(matches(list(&[10, 20, 30], true)), "NOT IN is not evaluated");
+        assert!(matches(is_null(col("a", &schema()).unwrap()).unwrap()));
+        assert!(!matches(lit(false)));
+    }
+}

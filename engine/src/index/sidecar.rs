@@ -362,3 +362,82 @@ pub(crate) fn read_sidecar(path: &Path, columns: usize) -> Result<HashMap<String
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn summary(min: i64, max: i64, kind: IndexKind) -> ColumnSummary {
+        let key = |v: i64| crate::index::key::scalar_key(&datafusion::common::ScalarValue::Int64(Some(v))).unwrap();
+        let mut bloom = None;
+        let mut values = None;
+        match kind {
+            IndexKind::Bloom => {
+                let mut b = BloomFilter::with_false_pos(0.01).seed(&BLOOM_SEED).expected_items(2);
+                b.insert(key(min).as_slice());
+                b.insert(key(max).as_slice());
+                bloom = Some(b);
+            }
+            IndexKind::Values => values = Some([key(min), key(max)].into_iter().collect()),
+            IndexKind::MinMax => {}
+        }
+        ColumnSummary { min: Some(key(min)), max: Some(key(max)), nulls: 1, bloom, values }
+    }
+
+    #[test]
+    fn round_trip_every_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        for kind in [IndexKind::MinMax, IndexKind::Bloom, IndexKind::Values] {
+            let columns = vec!["a".to_string(), "b".to_string()];
+            let mut writer = SidecarWriter::create(dir.path(), 7, kind, &columns).unwrap();
+            let units = vec![
+                Unit {
+                    row_group: None,
+                    range: Some((0, 100)),
+                    bytes: 100,
+                    rows: 10,
+                    columns: vec![summary(1, 5, kind), summary(-3, 3, kind)],
+                },
+                Unit {
+                    row_group: None,
+                    range: Some((100, 150)),
+                    bytes: 50,
+                    rows: 4,
+                    columns: vec![
+                        ColumnSummary { min: None, max: None, nulls: 4, bloom: None, values: None },
+                        summary(9, 9, kind),
+                    ],
+                },
+            ];
+            writer.write_file("/lake/a.csv", &units).unwrap();
+            writer.write_file("/lake/b.csv", &units[..1]).unwrap();
+            let (name, size) = writer.finish().unwrap();
+            assert!(size > 0);
+            assert!(!dir.path().join(format!(".tmp-{name}")).exists());
+            let read = read_sidecar(&dir.path().join(&name), 2).unwrap();
+            assert_eq!(read.len(), 2);
+            let a = &read["/lake/a.csv"];
+            assert_eq!(a.len(), 2);
+            assert_eq!((a[1].range, a[1].bytes, a[1].rows), (Some((100, 150)), 50, 4));
+            assert_eq!(a[0].columns[1].min, units[0].columns[1].min);
+            assert_eq!(a[1].columns[0].min, None);
+            assert_eq!(a[1].columns[0].nulls, 4);
+            let probe = crate::index::key::scalar_key(&datafusion::common::ScalarValue::Int64(Some(5))).unwrap();
+            match kind {
+                IndexKind::Bloom => assert!(a[0].columns[0].bloom.as_ref().unwrap().contains(probe.as_slice())),
+                IndexKind::Values => assert!(a[0].columns[0].values.as_ref().unwrap().contains(&probe)),
+                IndexKind::MinMax => assert!(a[0].columns[0].bloom.is_none() && a[0].columns[0].values.is_none()),
+            }
+        }
+    }
+
+    #[test]
+    fn unreadable_sidecars_are_reported_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.tidx");
+        std::fs::write(&path, b"not arrow").unwrap();
+        let err = read_sidecar(&path, 1).unwrap_err();
+        assert!(err.to_string().contains("REINDEX"), "{err}");
+    }
+}
