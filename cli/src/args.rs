@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::output::Format;
+use crate::progress::ProgressMode;
 
 /// Extra text at the end of `tarn --help`.
 const AFTER_HELP: &str = "\
@@ -20,6 +21,11 @@ Examples:
   tarn :memory: -c 'SELECT 42'      run one statement, keep nothing
   tarn lake.db -f setup.sql -c 'SELECT count(*) FROM t'
   tarn demo                         generate a TPC-H lake and explore it
+
+The interactive shell first runs ~/.tarnrc (or -r FILE; -X skips it), e.g.
+  \\editmode vi
+  \\timing off
+Its history lives in the user's data directory (TARN_HISTORY moves it).
 
 Exit status: 0 on success, 1 when a statement (or the shell) fails,
 2 on a command-line usage error.";
@@ -47,7 +53,7 @@ pub struct Args {
     #[command(flatten)]
     pub options: SessionArgs,
 
-    /// A subcommand (`demo`).
+    /// A subcommand (`demo`, `bench`).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -58,6 +64,10 @@ pub enum Command {
     /// Generate a TPC-H demo lake (or reuse it), attach it as schema `demo`
     /// and open the shell on it (or run -c / -f).
     Demo(DemoArgs),
+    /// Time queries (files, directories of .sql files, or the built-in TPC-H
+    /// suite) and report min/median/max time, rows, bytes scanned and peak
+    /// memory; compare configurations; write JSON and a chart.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Arguments of `tarn demo`.
@@ -148,6 +158,20 @@ pub struct SessionArgs {
     #[arg(long, value_name = "N", env = "TARN_THREADS", value_parser = parse_threads, global = true)]
     pub threads: Option<usize>,
 
+    /// Show a progress line on stderr for statements running over a second:
+    /// auto shows it when stderr and stdout are terminals.
+    #[arg(long, value_enum, env = "TARN_PROGRESS", default_value_t = ProgressMode::Auto, global = true)]
+    pub progress: ProgressMode,
+
+    /// Start-up file run before the interactive shell opens (with -c/-f:
+    /// only when given here) [default: ~/.tarnrc].
+    #[arg(short = 'r', long = "rcfile", value_name = "FILE", env = "TARN_RCFILE", global = true)]
+    pub rcfile: Option<PathBuf>,
+
+    /// Do not run a start-up file.
+    #[arg(short = 'X', long = "no-rc", global = true)]
+    pub no_rc: bool,
+
     /// Set a `datafusion.*` or `tarn.*` setting, as SET would; repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value, global = true)]
     pub settings: Vec<(String, String)>,
@@ -206,7 +230,7 @@ fn parse_threads(text: &str) -> Result<usize, String> {
 }
 
 /// Parse `key=value` (spaces around either are trimmed).
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.trim().to_string())),
         _ => Err(format!("'{text}' is not KEY=VALUE")),
@@ -214,7 +238,7 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 }
 
 /// Parse a TPC-H scale factor: a positive number.
-fn parse_scale_factor(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_scale_factor(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(sf) if sf.is_finite() && sf > 0.0 => Ok(sf),
         _ => Err(format!("'{text}' is not a positive scale factor")),

@@ -43,6 +43,35 @@ pub enum CliError {
         source: io::Error,
     },
 
+    /// A file the shell writes (`\\o FILE`, the `\\e` buffer, a `tarn bench`
+    /// report) could not be written.
+    #[error("cannot write '{}': {source}", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: io::Error,
+    },
+
+    /// The editor of `\\e` could not be started.
+    #[error("cannot start the editor '{editor}': {source}")]
+    Editor {
+        /// The editor command (`$VISUAL`, `$EDITOR` or `vi`).
+        editor: String,
+        /// The operating system's error.
+        source: io::Error,
+    },
+
+    /// An error in a statement, with the statement's line and a `^` under
+    /// the position the error is at.
+    #[error("{source}\n{snippet}")]
+    Marked {
+        /// The error.
+        source: Box<CliError>,
+        /// The line and its mark.
+        snippet: String,
+    },
+
     /// Results could not be written to standard output.
     #[error("cannot write output: {0}")]
     Output(io::Error),
@@ -59,13 +88,17 @@ pub enum CliError {
     #[error("cannot start the runtime: {0}")]
     Runtime(io::Error),
 
-    /// An unknown backslash command.
-    #[error("unknown command '\\{0}'; type \\? for the list of commands")]
+    /// An unknown backslash (or dot) command, as typed.
+    #[error("unknown command '{0}'; type \\? for the list of commands")]
     UnknownMeta(String),
 
     /// `tarn demo` cannot use the catalog it was given.
     #[error("{0}")]
     Demo(String),
+
+    /// `tarn bench` cannot run as asked, or a query of it failed.
+    #[error("{0}")]
+    Bench(String),
 
     /// A backslash command was used wrongly.
     #[error("{0}")]
@@ -102,6 +135,7 @@ impl CliError {
         match self {
             CliError::Output(e) => e.kind() == io::ErrorKind::BrokenPipe,
             CliError::Format(ArrowError::IoError(_, e)) => e.kind() == io::ErrorKind::BrokenPipe,
+            CliError::Marked { source, .. } => source.is_broken_pipe(),
             _ => false,
         }
     }

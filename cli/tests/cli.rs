@@ -19,8 +19,17 @@ fn tarn_bin() -> std::path::PathBuf {
 const QUERY: &str = "select 1 as a, 'x' as b union all select 2, null order by a";
 
 /// Environment variables of the shell that must not leak in from the test runner.
-const TARN_VARS: [&str; 7] =
-    ["TARN_CATALOG", "TARN_FORMAT", "TARN_MEMORY_LIMIT", "TARN_THREADS", "TARN_HISTORY", "TARN_LOG", "RUST_LOG"];
+const TARN_VARS: [&str; 9] = [
+    "TARN_CATALOG",
+    "TARN_FORMAT",
+    "TARN_MEMORY_LIMIT",
+    "TARN_THREADS",
+    "TARN_HISTORY",
+    "TARN_LOG",
+    "TARN_PROGRESS",
+    "TARN_RCFILE",
+    "RUST_LOG",
+];
 
 /// What a run of `tarn` did.
 #[derive(Debug)]
@@ -118,12 +127,13 @@ fn table_output_has_a_row_count_footer() {
     let out = query_as("table");
     assert_eq!(
         out,
-        "+---+------+\n\
-         | a | b    |\n\
-         +---+------+\n\
-         | 1 | x    |\n\
-         | 2 | NULL |\n\
-         +---+------+\n\
+        "┌────────┬─────────┐\n\
+         │ a      │ b       │\n\
+         │ bigint │ varchar │\n\
+         ├────────┼─────────┤\n\
+         │      1 │ x       │\n\
+         │      2 │ NULL    │\n\
+         └────────┴─────────┘\n\
          2 rows\n"
     );
 }
@@ -132,7 +142,7 @@ fn table_output_has_a_row_count_footer() {
 fn quiet_drops_the_footer() {
     let dir = tempfile::tempdir().unwrap();
     let out = tarn(dir.path(), &[":memory:", "-q", "-c", "select 7 as n"]).success();
-    assert!(out.stdout.contains("| 7 |"), "{out:?}");
+    assert!(out.stdout.contains("│      7 │"), "{out:?}");
     assert!(!out.stdout.contains("row"), "{out:?}");
 }
 
@@ -145,7 +155,7 @@ fn empty_results_keep_their_header() {
     let out = tarn(dir.path(), &[":memory:", "--format", "json", "-c", sql]).success();
     assert_eq!(out.stdout, "[]\n");
     let out = tarn(dir.path(), &[":memory:", "-c", sql]).success();
-    assert!(out.stdout.contains("| a |"), "{out:?}");
+    assert!(out.stdout.contains("│ a      │"), "{out:?}");
     assert!(out.stdout.ends_with("0 rows\n"), "{out:?}");
 }
 
@@ -237,7 +247,9 @@ fn syntax_error_in_file_names_file_line_and_column() {
     // Statements before the error ran, the ones after did not.
     assert_eq!(out.stdout, "n\n1\n");
     assert!(out.stderr.starts_with("Error: script.sql:3:14: syntax error: Expected: identifier"), "{out:?}");
-    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    // The failing line, with the position marked under it.
+    let marked: Vec<&str> = out.stderr.lines().skip(1).collect();
+    assert_eq!(marked, ["  select 1 from;", "               ^"], "{out:?}");
 }
 
 #[test]
@@ -429,7 +441,8 @@ fn usage_errors_exit_with_2() {
 fn backslash_commands_in_scripts() {
     let dir = tempfile::tempdir().unwrap();
     let out = tarn(dir.path(), &[":memory:", "-c", "\\?", "-c", "\\format csv", "-c", "select 1 as n"]).success();
-    assert!(out.stdout.contains("\\d [NAME]"), "{out:?}");
+    assert!(out.stdout.contains("\\d [PATTERN]"), "{out:?}");
+    assert!(out.stdout.contains("\\i FILE (.read)"), "{out:?}");
     assert!(out.stdout.ends_with("Output format is csv.\nn\n1\n"), "{out:?}");
 
     let out = tarn(dir.path(), &[":memory:", "-c", "\\nope"]).failure();
@@ -467,13 +480,13 @@ fn describe_tables_and_schemas() {
     .success();
     let stdout = &out.stdout;
     // \d: catalog tables and session tables.
-    assert!(stdout.contains("| lake        | cities     | CSV"), "{stdout}");
-    assert!(stdout.contains("| public      | mem        | memory"), "{stdout}");
+    assert!(stdout.contains("│ lake        │ cities     │ CSV"), "{stdout}");
+    assert!(stdout.contains("│ public      │ mem        │ memory"), "{stdout}");
     // \dn
-    assert!(stdout.contains("| lake        |"), "{stdout}");
+    assert!(stdout.contains("│ lake        │ /"), "{stdout}");
     // \d lake.cities: columns with types and comments, then where the files are.
     assert!(stdout.contains("Table lake.cities"), "{stdout}");
-    assert!(stdout.contains("| pop         | Int64"), "{stdout}");
+    assert!(stdout.contains("│ pop         │ Int64"), "{stdout}");
     assert!(stdout.contains("inhabitants"), "{stdout}");
     assert!(stdout.contains("Location: "), "{stdout}");
     assert!(stdout.contains("cities.csv"), "{stdout}");
@@ -568,4 +581,131 @@ fn unreadable_file_as_an_unprivileged_user() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&file.display().to_string()) && stderr.contains("ermission denied"), "{stderr}");
+}
+
+#[test]
+fn misspelt_columns_and_functions_get_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tarn(dir.path(), &[":memory:", "-c", "select nme from (select 1 as name)"]).failure();
+    assert!(out.stderr.contains("Did you mean 'name'?"), "{out:?}");
+    let out = tarn(dir.path(), &[":memory:", "-c", "select sume(1)"]).failure();
+    assert!(out.stderr.contains("Did you mean 'sum'?"), "{out:?}");
+    let out =
+        tarn(dir.path(), &[":memory:", "-c", "create table orders as select 1 as id", "-c", "select * from ordrs"])
+            .failure();
+    assert!(out.stderr.contains("did you mean 'orders'?"), "{out:?}");
+}
+
+#[test]
+fn inline_syntax_errors_mark_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tarn(dir.path(), &[":memory:", "-c", "select * frm t"]).failure();
+    assert_eq!(
+        out.stderr,
+        "Error: syntax error at line 1, column 10: Expected: end of statement, found: frm\n  select * frm t\n           ^\n"
+    );
+}
+
+#[test]
+fn line_format_and_dot_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tarn(dir.path(), &[":memory:", "-q", "-c", ".mode line", "-c", "select 1 as a, 'x' as bb"]).success();
+    assert_eq!(out.stdout, " a = 1\nbb = x\n");
+    let out = tarn(dir.path(), &[":memory:", "-q", "-c", ".mode jsonlines", "-c", "select 1 as a"]).success();
+    assert_eq!(out.stdout, "{\"a\":1}\n");
+    let out = tarn(dir.path(), &[":memory:", "-c", ".nope"]).failure();
+    assert!(out.stderr.contains("unknown command '.nope'"), "{out:?}");
+}
+
+#[test]
+fn output_file_and_include() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("setup.sql"), "create table t as select 1 as n union all select 2;\n\\format csv\n")
+        .unwrap();
+    let out = tarn(
+        dir.path(),
+        &[
+            ":memory:",
+            "-q",
+            "-c",
+            "\\i setup.sql",
+            "-c",
+            "\\o result.csv",
+            "-c",
+            "select n from t order by n",
+            "-c",
+            "\\o",
+            "-c",
+            "select 'screen' as s",
+        ],
+    )
+    .success();
+    assert_eq!(std::fs::read_to_string(dir.path().join("result.csv")).unwrap(), "n\n1\n2\n");
+    assert_eq!(out.stdout, "CREATE TABLE\ns\nscreen\n");
+
+    // An error in an included file names the file and line.
+    std::fs::write(dir.path().join("bad.sql"), "select 1;\nselect nope;\n").unwrap();
+    let out = tarn(dir.path(), &[":memory:", "-c", "\\i bad.sql"]).failure();
+    assert!(out.stderr.starts_with("Error: bad.sql:2:1: "), "{out:?}");
+    // A file including itself stops.
+    std::fs::write(dir.path().join("loop.sql"), "\\i loop.sql\n").unwrap();
+    let out = tarn(dir.path(), &[":memory:", "-c", "\\i loop.sql"]).failure();
+    assert!(out.stderr.contains("nested more than 16 deep"), "{out:?}");
+}
+
+#[test]
+fn set_explain_and_function_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tarn(
+        dir.path(),
+        &[
+            ":memory:",
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "\\set datafusion.execution.batch_size 1234",
+            "-c",
+            "\\set datafusion.execution.batch_size",
+            "-c",
+            "\\df upp*",
+            "-c",
+            "\\explain select 1 + 1 as two",
+        ],
+    )
+    .success();
+    assert!(out.stdout.contains("datafusion.execution.batch_size,1234"), "{out:?}");
+    assert!(out.stdout.contains("upper,scalar,"), "{out:?}");
+    assert!(out.stdout.contains("ProjectionExec"), "{out:?}");
+    assert!(out.stdout.contains("┌"), "the plan is drawn as a tree: {out:?}");
+}
+
+#[test]
+fn start_up_file_only_when_asked_outside_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".tarnrc"), "\\format csv\n").unwrap();
+    std::fs::write(dir.path().join("other.rc"), "\\format ndjson\n").unwrap();
+    // ~/.tarnrc is for the interactive shell; -c output stays as asked.
+    let out = command(dir.path(), &[":memory:", "-q", "-c", "select 1 as a"])
+        .env("HOME", dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("│"), "{out:?}");
+    // -r FILE runs first in any mode; -X skips it.
+    let out = tarn(dir.path(), &[":memory:", "-q", "-r", "other.rc", "-c", "select 1 as a"]).success();
+    assert_eq!(out.stdout, "{\"a\":1}\n");
+    let out = tarn(dir.path(), &[":memory:", "-q", "-X", "-r", "other.rc", "-c", "select 1 as a"]).success();
+    assert!(out.stdout.contains("│"), "{out:?}");
+    let out = tarn(dir.path(), &[":memory:", "-r", "missing.rc", "-c", "select 1"]).failure();
+    assert!(out.stderr.contains("cannot read 'missing.rc'"), "{out:?}");
+}
+
+#[test]
+fn piped_output_has_no_colors_or_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tarn(dir.path(), &[":memory:", "--progress", "auto", "-c", "select 1 as a"]).success();
+    assert!(!out.stdout.contains('\x1b') && !out.stderr.contains('\x1b'), "{out:?}");
+    let out = tarn(dir.path(), &[":memory:", "--progress", "sometimes", "-c", "select 1"]);
+    assert_eq!(out.code, 2, "{out:?}");
 }

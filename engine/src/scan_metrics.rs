@@ -196,9 +196,8 @@ impl ScanProgress {
         if children.is_empty()
             && let Some(metrics) = plan.metrics()
         {
-            let count = |name: &str| metrics.sum_by_name(name).map_or(0, |v| v.as_usize() as u64);
-            self.rows_scanned += count("output_rows");
-            self.files_done += count("files_processed");
+            self.rows_scanned += metrics.output_rows().unwrap_or(0) as u64;
+            self.files_done += metrics.sum_by_name("files_processed").map_or(0, |v| v.as_usize() as u64);
         }
         for child in children {
             self.add_plan(child.as_ref());
@@ -228,5 +227,32 @@ mod tests {
         store.get_ranges(&path, &[0..1, 4..8]).await.unwrap();
         let read = counters.snapshot() - before;
         assert_eq!(read, ScanCountersSnapshot { bytes_read: 3 + 10 + 5, requests: 3 });
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod plan_tests {
+    use futures::TryStreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn progress_counts_rows_and_files_of_a_finished_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = String::from("x,y\n");
+        (0..1000).for_each(|i| csv.push_str(&format!("{i},v{i}\n")));
+        std::fs::write(dir.path().join("a.csv"), &csv).unwrap();
+        std::fs::write(dir.path().join("b.csv"), &csv).unwrap();
+        let engine = crate::Engine::in_memory().await.unwrap();
+        let sql = format!("SELECT x FROM '{}/' WHERE y <> 'v1'", dir.path().display());
+        let result = engine.sql(&sql).await.unwrap();
+        let plan = result.physical_plan().unwrap();
+        let rows: Vec<_> = result.into_stream().try_collect().await.unwrap();
+        assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 1998);
+        let progress = ScanProgress::of_plan(plan.as_ref());
+        assert_eq!(progress.rows_scanned, 2000, "{progress:?}");
+        assert_eq!((progress.files_done, progress.files_total), (2, 2), "{progress:?}");
+        assert_eq!(progress.bytes_total, 2 * csv.len() as u64);
     }
 }
