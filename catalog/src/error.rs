@@ -78,6 +78,22 @@ pub enum CatalogError {
         /// The column name.
         column: String,
     },
+    /// `CREATE INDEX` of an index name already used in the schema.
+    #[error("index '{schema}.{name}' already exists")]
+    IndexExists {
+        /// The schema of the index.
+        schema: String,
+        /// The index name.
+        name: String,
+    },
+    /// An index that does not exist was referenced.
+    #[error("index '{schema}.{name}' does not exist")]
+    IndexNotFound {
+        /// The schema of the index.
+        schema: String,
+        /// The index name.
+        name: String,
+    },
     /// SQLite failed (I/O error, disk full, lock timeout, ...).
     #[error("catalog storage error: {0}")]
     Storage(#[from] rusqlite::Error),

@@ -51,5 +51,8 @@ mod store;
 
 pub use error::{CatalogError, Result};
 pub use migrations::CURRENT_VERSION;
-pub use model::{ColumnStats, FileEntry, FileFormat, SchemaEntry, TableDefinition, TableEntry};
+pub use model::{
+    ColumnStats, FileEntry, FileFormat, IndexDefinition, IndexEntry, IndexedFile, SchemaEntry, TableDefinition,
+    TableEntry,
+};
 pub use store::{BUSY_TIMEOUT, Catalog, CatalogTx, DEFAULT_SCHEMA};

@@ -45,10 +45,11 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. `MIGRATIONS[i].version == i + 1`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema: meta, schemas, tables, column_comments, files, file_column_stats",
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema: meta, schemas, tables, column_comments, files, file_column_stats",
+        sql: "
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -107,7 +108,44 @@ CREATE TABLE file_column_stats (
     PRIMARY KEY (file_id, column_name)
 );
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "secondary indexes: indexes, index_files",
+        sql: "
+-- One row per CREATE INDEX. Names are unique per schema (the schema of the indexed table).
+-- The index data lives in an immutable sidecar file named by `sidecar`, in the index directory
+-- beside the catalog; a rebuild writes a new sidecar and points the row at it.
+CREATE TABLE indexes (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    schema_id      INTEGER NOT NULL REFERENCES schemas(id) ON DELETE CASCADE,
+    table_id       INTEGER NOT NULL REFERENCES tables(id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    columns_json   TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    format_version INTEGER NOT NULL,
+    sidecar        TEXT,
+    sidecar_bytes  INTEGER NOT NULL DEFAULT 0,
+    created_at_ms  INTEGER NOT NULL,
+    built_at_ms    INTEGER NOT NULL,
+    UNIQUE (schema_id, name)
+);
+CREATE INDEX indexes_by_table ON indexes (table_id);
+
+-- The files an index covers, as they were when indexed: a file whose size, modification time
+-- or etag differs is stale and never pruned by the index.
+CREATE TABLE index_files (
+    index_id         INTEGER NOT NULL REFERENCES indexes(id) ON DELETE CASCADE,
+    path             TEXT NOT NULL,
+    size             INTEGER NOT NULL,
+    last_modified_ms INTEGER,
+    etag             TEXT,
+    units            INTEGER NOT NULL,
+    PRIMARY KEY (index_id, path)
+);
+",
+    },
+];
 
 /// The schema version this build of Tarn writes and understands (the last migration's version).
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

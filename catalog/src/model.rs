@@ -140,6 +140,61 @@ pub struct FileEntry {
     pub column_stats: Vec<ColumnStats>,
 }
 
+/// What `CREATE INDEX` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDefinition {
+    /// Schema of the indexed table (the index name is unique in it).
+    pub schema: String,
+    /// The indexed table.
+    pub table: String,
+    /// Index name.
+    pub name: String,
+    /// Indexed columns, in the order given.
+    pub columns: Vec<String>,
+    /// Kind of index (`minmax`, `bloom`, `values`), as the engine names it.
+    pub kind: String,
+    /// Version of the sidecar format the engine writes for this index.
+    pub format_version: i64,
+}
+
+/// A stored index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexEntry {
+    /// Catalog-assigned id, never reused.
+    pub id: i64,
+    /// Id of the indexed table.
+    pub table_id: i64,
+    /// The definition it was created with.
+    pub def: IndexDefinition,
+    /// File name of the current sidecar (in the index directory), None before the first build.
+    pub sidecar: Option<String>,
+    /// Size of the sidecar in bytes.
+    pub sidecar_bytes: u64,
+    /// Creation time, milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// When the sidecar was last written (CREATE INDEX, REINDEX, REFRESH TABLE).
+    pub built_at_ms: i64,
+    /// Number of files the index covers (computed in SQL when loading).
+    pub file_count: u64,
+    /// Number of indexed units (files, row groups, byte blocks) over all files.
+    pub unit_count: u64,
+}
+
+/// One file an index covers, with the identity it had when indexed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct IndexedFile {
+    /// Path as in the table's manifest (see [`FileEntry::path`]).
+    pub path: String,
+    /// Size in bytes when indexed.
+    pub size: u64,
+    /// Modification time when indexed, milliseconds since the Unix epoch.
+    pub last_modified_ms: Option<i64>,
+    /// Object-store entity tag when indexed, if any.
+    pub etag: Option<String>,
+    /// Number of index units (row groups, blocks; 1 for a whole file) recorded for it.
+    pub units: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

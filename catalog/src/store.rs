@@ -27,7 +27,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{CatalogError, Result};
 use crate::migrations::{self, CURRENT_VERSION, MIGRATIONS};
-use crate::model::{ColumnStats, FileEntry, FileFormat, SchemaEntry, TableDefinition, TableEntry};
+use crate::model::{
+    ColumnStats, FileEntry, FileFormat, IndexDefinition, IndexEntry, IndexedFile, SchemaEntry, TableDefinition,
+    TableEntry,
+};
 
 /// How long SQLite waits for a lock held by another connection before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -170,6 +173,35 @@ impl Catalog {
     /// not exist.
     pub fn list_files(&self, schema: &str, table: &str) -> Result<Vec<FileEntry>> {
         self.read(|conn| list_files(conn, schema, table))
+    }
+
+    /// Indexes ordered by (schema, name): all of them, those of one schema, or those of one table
+    /// (`Some((schema, table))`). Fails with [`CatalogError::TableNotFound`] for a missing table.
+    pub fn list_indexes(&self, schema: Option<&str>, table: Option<(&str, &str)>) -> Result<Vec<IndexEntry>> {
+        self.read(|conn| list_indexes(conn, schema, table))
+    }
+
+    /// Indexes of the table with id `table_id`, ordered by name.
+    pub fn indexes_of_table(&self, table_id: i64) -> Result<Vec<IndexEntry>> {
+        self.read(|conn| load_indexes(conn, IndexFilter::TableId(table_id)))
+    }
+
+    /// The index `schema.name`, if it exists.
+    pub fn get_index(&self, schema: &str, name: &str) -> Result<Option<IndexEntry>> {
+        self.read(|conn| get_index(conn, schema, name))
+    }
+
+    /// The files index `index_id` covers, ordered by path.
+    pub fn index_files(&self, index_id: i64) -> Result<Vec<IndexedFile>> {
+        index_files(&self.lock(), index_id)
+    }
+
+    /// Every sidecar file name referenced by an index (to tell orphans apart).
+    pub fn index_sidecars(&self) -> Result<Vec<String>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached("SELECT sidecar FROM indexes WHERE sidecar IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
     }
 
     /// A number that changes whenever any process commits a change to the catalog: the
@@ -412,6 +444,107 @@ impl CatalogTx<'_> {
             return Err(CatalogError::SchemaNotFound { name: schema.to_string() });
         }
         Ok(())
+    }
+
+    /// Creates an index over `def.schema.def.table` (which must exist and have the columns),
+    /// with no data yet ([`CatalogTx::set_index_data`] records it). Fails with
+    /// [`CatalogError::IndexExists`] unless `if_not_exists` (then `Ok(None)`). Returns the new id.
+    pub fn create_index(&self, def: &IndexDefinition, if_not_exists: bool) -> Result<Option<i64>> {
+        let sid = schema_id(self.conn, &def.schema)?
+            .ok_or_else(|| CatalogError::SchemaNotFound { name: def.schema.clone() })?;
+        let (tid, schema_json): (i64, String) = self
+            .conn
+            .prepare_cached("SELECT id, schema_json FROM tables WHERE schema_id = ?1 AND name = ?2")?
+            .query_row(params![sid, def.table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or_else(|| table_not_found(&def.schema, &def.table))?;
+        if index_id(self.conn, sid, &def.name)?.is_some() {
+            return if if_not_exists {
+                Ok(None)
+            } else {
+                Err(CatalogError::IndexExists { schema: def.schema.clone(), name: def.name.clone() })
+            };
+        }
+        let table_schema: Schema = from_json(&schema_json, "table schema")?;
+        for column in &def.columns {
+            if table_schema.field_with_name(column).is_err() {
+                return Err(CatalogError::ColumnNotFound {
+                    schema: def.schema.clone(),
+                    table: def.table.clone(),
+                    column: column.clone(),
+                });
+            }
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO indexes (schema_id, table_id, name, columns_json, kind, format_version, sidecar,
+                                      sidecar_bytes, created_at_ms, built_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, ?7, ?7)",
+            )?
+            .execute(params![
+                sid,
+                tid,
+                def.name,
+                to_json(&def.columns, "index columns")?,
+                def.kind,
+                def.format_version,
+                self.now_ms
+            ])?;
+        Ok(Some(self.conn.last_insert_rowid()))
+    }
+
+    /// Drops index `schema.name` (its file rows go too) and returns it, so the caller can delete
+    /// its sidecar. Fails with [`CatalogError::IndexNotFound`] unless `if_exists` (then `Ok(None)`).
+    pub fn drop_index(&self, schema: &str, name: &str, if_exists: bool) -> Result<Option<IndexEntry>> {
+        let Some(entry) = get_index(self.conn, schema, name)? else {
+            return if if_exists {
+                Ok(None)
+            } else {
+                Err(CatalogError::IndexNotFound { schema: schema.to_string(), name: name.to_string() })
+            };
+        };
+        self.conn.prepare_cached("DELETE FROM indexes WHERE id = ?1")?.execute([entry.id])?;
+        Ok(Some(entry))
+    }
+
+    /// Points index `index_id` at a newly written sidecar covering exactly `files` (the previous
+    /// file rows are replaced) and sets its build time. Fails with [`CatalogError::Internal`] if
+    /// the index no longer exists (dropped by another process meanwhile).
+    pub fn set_index_data(
+        &self,
+        index_id: i64,
+        sidecar: &str,
+        sidecar_bytes: u64,
+        files: &[IndexedFile],
+    ) -> Result<()> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE indexes SET sidecar = ?2, sidecar_bytes = ?3, built_at_ms = ?4 WHERE id = ?1")?
+            .execute(params![index_id, sidecar, to_i64(sidecar_bytes, "sidecar size")?, self.now_ms])?;
+        if changed == 0 {
+            return Err(CatalogError::Internal(format!("index {index_id} no longer exists")));
+        }
+        self.conn.prepare_cached("DELETE FROM index_files WHERE index_id = ?1")?.execute([index_id])?;
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO index_files (index_id, path, size, last_modified_ms, etag, units)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for f in files {
+            insert.execute(params![
+                index_id,
+                f.path,
+                to_i64(f.size, "file size")?,
+                f.last_modified_ms,
+                f.etag,
+                to_i64(f.units, "unit count")?
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Like [`Catalog::get_index`], inside this transaction.
+    pub fn get_index(&self, schema: &str, name: &str) -> Result<Option<IndexEntry>> {
+        get_index(self.conn, schema, name)
     }
 
     // ---- reads inside the transaction (they see its uncommitted changes) ----
@@ -772,6 +905,105 @@ fn list_files(conn: &Connection, schema: &str, table: &str) -> Result<Vec<FileEn
         }
     }
     Ok(files)
+}
+
+fn index_id(conn: &Connection, schema_id: i64, name: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM indexes WHERE schema_id = ?1 AND name = ?2")?
+        .query_row(params![schema_id, name], |r| r.get(0))
+        .optional()?)
+}
+
+/// Which indexes to load.
+enum IndexFilter<'a> {
+    All,
+    Schema(&'a str),
+    Table(&'a str, &'a str),
+    TableId(i64),
+    One(&'a str, &'a str),
+}
+
+fn load_indexes(conn: &Connection, filter: IndexFilter<'_>) -> Result<Vec<IndexEntry>> {
+    const SELECT: &str = "SELECT i.id, i.table_id, s.name, t.name, i.name, i.columns_json, i.kind,
+                i.format_version, i.sidecar, i.sidecar_bytes, i.created_at_ms, i.built_at_ms,
+                (SELECT COUNT(*) FROM index_files f WHERE f.index_id = i.id),
+                (SELECT COALESCE(SUM(f.units), 0) FROM index_files f WHERE f.index_id = i.id)
+         FROM indexes i
+         JOIN schemas s ON s.id = i.schema_id
+         JOIN tables t ON t.id = i.table_id ";
+    let (sql, args): (String, Vec<rusqlite::types::Value>) = match filter {
+        IndexFilter::All => (format!("{SELECT} ORDER BY s.name, i.name"), vec![]),
+        IndexFilter::Schema(schema) => {
+            (format!("{SELECT} WHERE s.name = ?1 ORDER BY s.name, i.name"), vec![schema.to_string().into()])
+        }
+        IndexFilter::Table(schema, table) => (
+            format!("{SELECT} WHERE s.name = ?1 AND t.name = ?2 ORDER BY s.name, i.name"),
+            vec![schema.to_string().into(), table.to_string().into()],
+        ),
+        IndexFilter::TableId(id) => (format!("{SELECT} WHERE i.table_id = ?1 ORDER BY i.name"), vec![id.into()]),
+        IndexFilter::One(schema, name) => (
+            format!("{SELECT} WHERE s.name = ?1 AND i.name = ?2"),
+            vec![schema.to_string().into(), name.to_string().into()],
+        ),
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let columns_json: String = row.get(5)?;
+        out.push(IndexEntry {
+            id: row.get(0)?,
+            table_id: row.get(1)?,
+            def: IndexDefinition {
+                schema: row.get(2)?,
+                table: row.get(3)?,
+                name: row.get(4)?,
+                columns: from_json(&columns_json, "index columns")?,
+                kind: row.get(6)?,
+                format_version: row.get(7)?,
+            },
+            sidecar: row.get(8)?,
+            sidecar_bytes: to_u64(row.get(9)?, "sidecar size")?,
+            created_at_ms: row.get(10)?,
+            built_at_ms: row.get(11)?,
+            file_count: to_u64(row.get(12)?, "indexed file count")?,
+            unit_count: to_u64(row.get(13)?, "index unit count")?,
+        });
+    }
+    Ok(out)
+}
+
+fn list_indexes(conn: &Connection, schema: Option<&str>, table: Option<(&str, &str)>) -> Result<Vec<IndexEntry>> {
+    match (schema, table) {
+        (_, Some((schema, table))) => {
+            table_id(conn, schema, table)?.ok_or_else(|| table_not_found(schema, table))?;
+            load_indexes(conn, IndexFilter::Table(schema, table))
+        }
+        (Some(schema), None) => load_indexes(conn, IndexFilter::Schema(schema)),
+        (None, None) => load_indexes(conn, IndexFilter::All),
+    }
+}
+
+fn get_index(conn: &Connection, schema: &str, name: &str) -> Result<Option<IndexEntry>> {
+    Ok(load_indexes(conn, IndexFilter::One(schema, name))?.into_iter().next())
+}
+
+fn index_files(conn: &Connection, index_id: i64) -> Result<Vec<IndexedFile>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT path, size, last_modified_ms, etag, units FROM index_files WHERE index_id = ?1 ORDER BY path",
+    )?;
+    let mut rows = stmt.query([index_id])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(IndexedFile {
+            path: row.get(0)?,
+            size: to_u64(row.get(1)?, "file size")?,
+            last_modified_ms: row.get(2)?,
+            etag: row.get(3)?,
+            units: to_u64(row.get(4)?, "unit count")?,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ impl EngineBuilder {
             }
             None => Catalog::open_in_memory()?,
         };
-        let bridge = Arc::new(Bridge::new(Arc::new(catalog)));
+        let bridge = Arc::new(Bridge::new(Arc::new(catalog))?);
         let counters = Arc::new(ScanCounters::default());
 
         let mut config = self
@@ -212,7 +212,7 @@ impl EngineBuilder {
         );
 
         let lake_factory: Arc<dyn TableProviderFactory> = Arc::new(LakeTableFactory);
-        let state = SessionStateBuilder::new()
+        let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime)
             .with_default_features()
@@ -220,8 +220,11 @@ impl EngineBuilder {
             .with_table_factory("CSV".into(), lake_factory.clone())
             .with_table_factory("PARQUET".into(), lake_factory.clone())
             .with_table_factory("JSON".into(), lake_factory.clone())
-            .with_table_factory("NDJSON".into(), lake_factory)
-            .build();
+            .with_table_factory("NDJSON".into(), lake_factory);
+        for rule in crate::optimizer::physical_rules(bridge.indexes.clone()) {
+            state = state.with_physical_optimizer_rule(rule);
+        }
+        let state = state.build();
         let ctx = SessionContext::new_with_state(state);
         bridge.session.set(ctx.state_weak_ref());
         register_table_functions(&ctx, bridge.clone());
@@ -322,8 +325,114 @@ impl Engine {
                 self.refresh_table(&table).await?;
                 Ok(QueryResult::command("REFRESH TABLE"))
             }
+            TarnStatement::CreateIndex { name, table, columns, kind, if_not_exists } => {
+                self.create_index(&name, &table, &columns, kind.as_deref(), if_not_exists).await?;
+                Ok(QueryResult::command("CREATE INDEX"))
+            }
+            TarnStatement::DropIndex { name, if_exists } => {
+                self.drop_index(&name, if_exists)?;
+                Ok(QueryResult::command("DROP INDEX"))
+            }
+            TarnStatement::Reindex { target, kind } => {
+                let count = self.reindex(&target, kind).await?;
+                Ok(QueryResult::command(format!("REINDEX {count}")))
+            }
+            TarnStatement::ShowIndexes { table } => self.show_indexes(table.as_deref()).await,
             TarnStatement::DataFusion(stmt) => self.execute_datafusion(*stmt).await,
         }
+    }
+
+    /// Create an index on a catalog table and build it: `table` is `t` or
+    /// `schema.t`, `kind` is `minmax`, `bloom` (the default) or `values`.
+    /// The index is named in the table's schema.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> tarn::Result<()> {
+    /// let dir = tempfile::tempdir().map_err(|e| tarn::Error::Io { path: "tmp".into(), source: e })?;
+    /// std::fs::write(dir.path().join("a.csv"), "id,name\n1,x\n2,y\n").unwrap();
+    /// let engine = tarn::Engine::in_memory().await?;
+    /// engine.register_table("t", dir.path().to_str().unwrap(), Default::default()).await?;
+    /// engine.create_index("t_id", "t", &["id".to_string()], None, false).await?;
+    /// let rows = engine.sql("SELECT index_name, kind, file_count FROM tarn.indexes").await?.collect().await?;
+    /// assert!(rows.to_pretty_string()?.contains("| t_id       | bloom | 1          |"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn create_index(
+        &self,
+        name: &str,
+        table: &str,
+        columns: &[String],
+        kind: Option<&str>,
+        if_not_exists: bool,
+    ) -> Result<()> {
+        let (schema, table) = self.resolve_table_name(table)?;
+        reject_system(&schema)?;
+        let state = self.inner.ctx.state();
+        let request = crate::index::statements::CreateIndex {
+            schema: &schema,
+            table: &table,
+            name,
+            columns,
+            kind,
+            if_not_exists,
+        };
+        crate::index::statements::create_index(&state, &self.inner.bridge, request).await?;
+        Ok(())
+    }
+
+    /// Drop an index (`i` or `schema.i`) and delete its data.
+    pub fn drop_index(&self, name: &str, if_exists: bool) -> Result<()> {
+        let (schema, index) = self.resolve_table_name(name)?;
+        crate::index::statements::drop_index(&self.inner.bridge, &schema, &index, if_exists)?;
+        Ok(())
+    }
+
+    /// `REINDEX`: rebuild an index, or every index of a table, from scratch.
+    /// A bare name is an index if one of that name exists, else a table.
+    /// Returns the number of indexes rebuilt.
+    pub async fn reindex(&self, name: &str, kind: Option<crate::statement::ReindexTarget>) -> Result<usize> {
+        use crate::statement::ReindexTarget;
+        let (schema, object) = self.resolve_table_name(name)?;
+        let index = match kind {
+            Some(ReindexTarget::Table) => None,
+            _ => self.catalog().get_index(&schema, &object)?,
+        };
+        let entries = match (index, kind) {
+            (Some(index), _) => vec![index],
+            (None, Some(ReindexTarget::Index)) => {
+                return Err(Error::NotFound { kind: "index", name: format!("{schema}.{object}") });
+            }
+            (None, _) => self.catalog().list_indexes(None, Some((&schema, &object)))?,
+        };
+        let state = self.inner.ctx.state();
+        for entry in &entries {
+            crate::index::statements::rebuild(&state, &self.inner.bridge, entry, false).await?;
+        }
+        Ok(entries.len())
+    }
+
+    /// `SHOW INDEXES [FROM table]`: rows of `tarn.indexes`.
+    async fn show_indexes(&self, table: Option<&str>) -> Result<QueryResult> {
+        let columns = "schema_name, table_name, index_name, columns, kind, file_count, unit_count, size_bytes";
+        let sql = match table {
+            Some(t) => {
+                let (schema, table) = self.resolve_table_name(t)?;
+                if self.catalog().get_table(&schema, &table)?.is_none() {
+                    return Err(Error::NotFound { kind: "table", name: format!("{schema}.{table}") });
+                }
+                format!(
+                    "SELECT {columns} FROM tarn.indexes WHERE schema_name = '{}' AND table_name = '{}' ORDER BY index_name",
+                    schema.replace('\'', "''"),
+                    table.replace('\'', "''")
+                )
+            }
+            None => format!("SELECT {columns} FROM tarn.indexes ORDER BY schema_name, table_name, index_name"),
+        };
+        let df = self.inner.ctx.sql(&sql).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        Ok(QueryResult::new(schema, ResultKind::Rows, map_stream(df.execute_stream().await?)))
     }
 
     async fn execute_datafusion(&self, mut stmt: DFStatement) -> Result<QueryResult> {
@@ -493,6 +602,11 @@ impl Engine {
         let settings = TarnOptions::from_state(&state);
         let (def, files) = lake::inspect(&state, &schema, &table, spec, &settings).await?;
         self.catalog().write(|tx| tx.replace_manifest(&schema, &table, &def.schema_def, &files))?;
+        // Indexes follow the files: new and changed files are indexed, removed ones dropped.
+        let state = self.inner.ctx.state();
+        for entry in self.catalog().list_indexes(None, Some((&schema, &table)))? {
+            crate::index::statements::rebuild(&state, &self.inner.bridge, &entry, true).await?;
+        }
         Ok(())
     }
 

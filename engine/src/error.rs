@@ -187,6 +187,12 @@ impl From<CatalogError> for Error {
             CatalogError::ColumnNotFound { schema, table, column } => {
                 Error::NotFound { kind: "column", name: format!("{schema}.{table}.{column}") }
             }
+            CatalogError::IndexExists { schema, name } => {
+                Error::AlreadyExists { kind: "index", name: format!("{schema}.{name}") }
+            }
+            CatalogError::IndexNotFound { schema, name } => {
+                Error::NotFound { kind: "index", name: format!("{schema}.{name}") }
+            }
             other => Error::Catalog(other),
         }
     }

@@ -5,7 +5,10 @@
 //! ([`tarn_catalog::Catalog`], one SQLite file): CSV, Parquet and JSON
 //! files, local or in object stores, registered as tables with their file
 //! manifests and statistics, and queried with DataFusion's SQL plus Tarn's
-//! own statements (`ATTACH`, `DETACH`, `REFRESH TABLE`, `COMMENT ON`).
+//! own statements (`ATTACH`, `DETACH`, `REFRESH TABLE`, `COMMENT ON`, and
+//! secondary indexes on lake files: `CREATE INDEX`, `DROP INDEX`, `REINDEX`,
+//! `SHOW INDEXES`, used by the [`IndexPruningRule`] to skip files, Parquet
+//! row groups and CSV/NDJSON byte blocks).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -24,8 +27,10 @@ mod engine;
 pub mod error;
 mod file_context;
 mod functions;
+mod index;
 mod lake;
 pub mod names;
+mod optimizer;
 mod provider;
 pub mod result;
 pub mod scan_metrics;
@@ -40,7 +45,9 @@ pub mod tpch;
 pub use blocking::BlockingEngine;
 pub use engine::{CATALOG_NAME, DEFAULT_SCHEMA, Engine, EngineBuilder, TableOptions};
 pub use error::{Error, Result};
+pub use index::IndexKind;
 pub use names::{CatalogNames, TableNames};
+pub use optimizer::index_pruning::{IndexPrunedExec, IndexPruningRule, PruningSummary};
 pub use provider::{LakeTable, SYSTEM_SCHEMA};
 pub use result::{Batches, QueryResult, RecordBatchStream, ResultKind};
 pub use scan_metrics::{ScanCounters, ScanCountersSnapshot, ScanProgress};

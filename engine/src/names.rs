@@ -126,6 +126,6 @@ fn system_tables_shape() -> Result<&'static Arc<dyn SchemaProvider>> {
         return Ok(shape);
     }
     let empty = Catalog::open_in_memory().map_err(Error::from)?;
-    let schema: Arc<dyn SchemaProvider> = Arc::new(SystemSchema::new(Arc::new(Bridge::new(Arc::new(empty)))));
+    let schema: Arc<dyn SchemaProvider> = Arc::new(SystemSchema::new(Arc::new(Bridge::new(Arc::new(empty))?)));
     Ok(SHAPE.get_or_init(|| schema))
 }

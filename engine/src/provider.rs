@@ -60,6 +60,8 @@ struct BuiltTable {
 #[derive(Debug)]
 pub(crate) struct Bridge {
     pub catalog: Arc<Catalog>,
+    /// Index sidecars and loaded indexes.
+    pub indexes: Arc<crate::index::IndexRegistry>,
     pub session: SessionHandle,
     /// Session-local tables and views (`CREATE TABLE AS`, `CREATE VIEW`), by (schema, name).
     overlay: RwLock<HashMap<(String, String), Arc<dyn TableProvider>>>,
@@ -68,8 +70,15 @@ pub(crate) struct Bridge {
 }
 
 impl Bridge {
-    pub(crate) fn new(catalog: Arc<Catalog>) -> Self {
-        Self { catalog, session: SessionHandle::default(), overlay: Default::default(), built: Default::default() }
+    pub(crate) fn new(catalog: Arc<Catalog>) -> Result<Self> {
+        let indexes = Arc::new(crate::index::IndexRegistry::new(catalog.clone())?);
+        Ok(Self {
+            catalog,
+            indexes,
+            session: SessionHandle::default(),
+            overlay: Default::default(),
+            built: Default::default(),
+        })
     }
 
     fn overlay_get(&self, schema: &str, name: &str) -> Option<Arc<dyn TableProvider>> {
@@ -89,7 +98,9 @@ impl Bridge {
         {
             return Ok(Some(b.table.clone()));
         }
-        let table = Arc::new(LakeTable::new(state, entry.def.clone(), None)?);
+        let mut table = LakeTable::new(state, entry.def.clone(), None)?;
+        table.table_id = Some(entry.id);
+        let table = Arc::new(table);
         if let Ok(mut built) = self.built.write() {
             built
                 .insert(key, BuiltTable { id: entry.id, refreshed_at_ms: entry.refreshed_at_ms, table: table.clone() });
@@ -288,12 +299,15 @@ pub struct LakeTable {
     def: TableDefinition,
     manifest: Option<Vec<FileEntry>>,
     inner: ListingTable,
+    /// Catalog id, for tables of the catalog (their scans are tagged with it
+    /// so the index pruning rule knows whose files it sees).
+    table_id: Option<i64>,
 }
 
 impl LakeTable {
     pub(crate) fn new(state: &SessionState, def: TableDefinition, manifest: Option<Vec<FileEntry>>) -> Result<Self> {
         let inner = lake::listing_table(state, &def)?;
-        Ok(Self { def, manifest, inner })
+        Ok(Self { def, manifest, inner, table_id: None })
     }
 
     /// The stored definition of this table.
@@ -324,7 +338,11 @@ impl TableProvider for LakeTable {
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let plan = self.inner.scan(state, projection, filters, limit).await?;
-        crate::file_context::with_file_context(plan)
+        let plan = crate::file_context::with_file_context(plan)?;
+        match self.table_id {
+            Some(id) => crate::optimizer::index_pruning::tag_scan(plan, id),
+            None => Ok(plan),
+        }
     }
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {

@@ -5,7 +5,7 @@
 
 use std::any::Any;
 
-use datafusion::common::extensions_options;
+use datafusion::common::{config_namespace, extensions_options};
 use datafusion::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
 use datafusion::error::Result;
 use datafusion::execution::context::SessionState;
@@ -21,6 +21,28 @@ extensions_options! {
         pub collect_statistics: bool, default = true
         /// How many files are inspected (schema inference, footers) at once.
         pub inspect_concurrency: usize, default = 8
+        /// Secondary indexes (`tarn.index.*`).
+        pub index: IndexOptions, default = IndexOptions::default()
+    }
+}
+
+config_namespace! {
+    /// Settings of secondary indexes (`SET tarn.index.<name> = <value>`).
+    pub struct IndexOptions {
+        /// Use indexes to skip files, row groups and blocks in queries
+        /// (the `IndexPruningRule`); `false` reads as if there were none.
+        pub enabled: bool, default = true
+        /// Size in bytes of the blocks uncompressed CSV and NDJSON files are
+        /// indexed in (a query reads only the blocks that may match).
+        pub block_size: u64, default = 1024 * 1024
+        /// Target false-positive rate of bloom indexes (smaller: bigger
+        /// index, fewer blocks read in vain).
+        pub bloom_false_positive_rate: f64, default = 0.001
+        /// Most distinct values a `values` index keeps per unit; a unit with
+        /// more is summarized by min/max only.
+        pub values_limit: usize, default = 256
+        /// How many files are indexed at once.
+        pub build_concurrency: usize, default = 4
     }
 }
 

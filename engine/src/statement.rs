@@ -1,6 +1,7 @@
 //! Parsing SQL scripts into statements: DataFusion's SQL plus Tarn's own
-//! statements (`ATTACH`, `DETACH`, `REFRESH TABLE`), with every statement's
-//! text and position kept so errors can point at it.
+//! statements (`ATTACH`, `DETACH`, `REFRESH TABLE`, `CREATE INDEX`,
+//! `DROP INDEX`, `REINDEX`, `SHOW INDEXES`), with every statement's text and
+//! position kept so errors can point at it.
 
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
@@ -47,8 +48,49 @@ pub enum TarnStatement {
         /// Table name as written (`t` or `schema.t`).
         table: String,
     },
+    /// `CREATE INDEX [IF NOT EXISTS] name ON table [USING kind] (column, ...) [USING kind]`.
+    CreateIndex {
+        /// Index name (unique in the table's schema).
+        name: String,
+        /// Table name as written (`t` or `schema.t`).
+        table: String,
+        /// Indexed columns.
+        columns: Vec<String>,
+        /// `minmax`, `bloom` or `values`; None for the default.
+        kind: Option<String>,
+        /// No error when an index of that name exists.
+        if_not_exists: bool,
+    },
+    /// `DROP INDEX [IF EXISTS] [schema.]name`.
+    DropIndex {
+        /// Index name as written (`i` or `schema.i`).
+        name: String,
+        /// No error when it is missing.
+        if_exists: bool,
+    },
+    /// `REINDEX [INDEX | TABLE] name`: rebuild one index, or every index of a table, from scratch.
+    Reindex {
+        /// Index or table name as written.
+        target: String,
+        /// What the name was said to be (`INDEX`/`TABLE`), if it was.
+        kind: Option<ReindexTarget>,
+    },
+    /// `SHOW INDEXES [FROM table]`: the indexes (of a table), from `tarn.indexes`.
+    ShowIndexes {
+        /// Table name as written, if given.
+        table: Option<String>,
+    },
     /// Anything else: DataFusion's SQL (queries, DDL, `COMMENT ON`, `SET`, `EXPLAIN`, ...).
     DataFusion(Box<DFStatement>),
+}
+
+/// What `REINDEX INDEX x` / `REINDEX TABLE x` named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReindexTarget {
+    /// `REINDEX INDEX name`.
+    Index,
+    /// `REINDEX TABLE name`.
+    Table,
 }
 
 /// Parse a script into its statements. Empty statements (`;;`) are skipped.
@@ -67,10 +109,19 @@ pub fn parse_script(sql: &str, dialect: &dyn Dialect, recursion_limit: usize) ->
             break;
         }
         let start = first.span.start;
-        let kind = match tarn_keyword(&first.token) {
+        let second = parser.parser.peek_nth_token(1).token;
+        let kind = match tarn_keyword(&first.token, &second) {
             Some(TarnKeyword::Attach) => parse_attach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
             Some(TarnKeyword::Detach) => parse_detach(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
             Some(TarnKeyword::Refresh) => parse_refresh(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
+            Some(TarnKeyword::CreateIndex) => {
+                parse_create_index(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
+            }
+            Some(TarnKeyword::DropIndex) => parse_drop_index(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
+            Some(TarnKeyword::Reindex) => parse_reindex(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
+            Some(TarnKeyword::ShowIndexes) => {
+                parse_show_indexes(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
+            }
             None => TarnStatement::DataFusion(Box::new(
                 parser.parse_statement().map_err(|e| position_at_end(Error::from(e), sql))?,
             )),
@@ -150,19 +201,95 @@ enum TarnKeyword {
     Attach,
     Detach,
     Refresh,
+    CreateIndex,
+    DropIndex,
+    Reindex,
+    ShowIndexes,
 }
 
-fn tarn_keyword(token: &Token) -> Option<TarnKeyword> {
-    let Token::Word(w) = token else { return None };
-    if w.quote_style.is_some() {
-        return None;
-    }
-    match w.value.to_ascii_uppercase().as_str() {
-        "ATTACH" => Some(TarnKeyword::Attach),
-        "DETACH" => Some(TarnKeyword::Detach),
-        "REFRESH" => Some(TarnKeyword::Refresh),
+fn bare_word(token: &Token) -> Option<String> {
+    match token {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
         _ => None,
     }
+}
+
+fn tarn_keyword(token: &Token, next: &Token) -> Option<TarnKeyword> {
+    let next = bare_word(next);
+    match (bare_word(token)?.as_str(), next.as_deref()) {
+        ("ATTACH", _) => Some(TarnKeyword::Attach),
+        ("DETACH", _) => Some(TarnKeyword::Detach),
+        ("REFRESH", _) => Some(TarnKeyword::Refresh),
+        ("CREATE", Some("INDEX")) => Some(TarnKeyword::CreateIndex),
+        ("DROP", Some("INDEX")) => Some(TarnKeyword::DropIndex),
+        ("REINDEX", _) => Some(TarnKeyword::Reindex),
+        ("SHOW", Some("INDEXES" | "INDEX")) => Some(TarnKeyword::ShowIndexes),
+        _ => None,
+    }
+}
+
+/// `t`, `schema.t`: each part normalized, joined with dots.
+fn parse_name(p: &mut Parser) -> Result<String, ParserError> {
+    let name = p.parse_object_name(false)?;
+    Ok(name
+        .0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(ident) => normalize_ident(ident.clone()),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("."))
+}
+
+fn parse_using(p: &mut Parser) -> Result<Option<String>, ParserError> {
+    if p.parse_keyword(Keyword::USING) { Ok(Some(p.parse_identifier()?.value.to_lowercase())) } else { Ok(None) }
+}
+
+fn parse_create_index(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // CREATE
+    p.next_token(); // INDEX
+    let if_not_exists = p.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+    let name = normalize_ident(p.parse_identifier()?);
+    p.expect_keyword_is(Keyword::ON)?;
+    let table = parse_name(p)?;
+    let mut kind = parse_using(p)?;
+    p.expect_token(&Token::LParen)?;
+    let columns = p.parse_comma_separated(|p| p.parse_identifier().map(normalize_ident))?;
+    p.expect_token(&Token::RParen)?;
+    if kind.is_none() {
+        kind = parse_using(p)?;
+    }
+    Ok(TarnStatement::CreateIndex { name, table, columns, kind, if_not_exists })
+}
+
+fn parse_drop_index(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // DROP
+    p.next_token(); // INDEX
+    let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let name = parse_name(p)?;
+    Ok(TarnStatement::DropIndex { name, if_exists })
+}
+
+fn parse_reindex(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // REINDEX
+    let kind = if p.parse_keyword(Keyword::INDEX) {
+        Some(ReindexTarget::Index)
+    } else if p.parse_keyword(Keyword::TABLE) {
+        Some(ReindexTarget::Table)
+    } else {
+        None
+    };
+    let target = parse_name(p)?;
+    Ok(TarnStatement::Reindex { target, kind })
+}
+
+fn parse_show_indexes(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // SHOW
+    p.next_token(); // INDEXES
+    let table =
+        if p.parse_keyword(Keyword::FROM) || p.parse_keyword(Keyword::IN) { Some(parse_name(p)?) } else { None };
+    Ok(TarnStatement::ShowIndexes { table })
 }
 
 fn parse_attach(p: &mut Parser) -> Result<TarnStatement, ParserError> {
@@ -190,16 +317,7 @@ fn parse_detach(p: &mut Parser) -> Result<TarnStatement, ParserError> {
 fn parse_refresh(p: &mut Parser) -> Result<TarnStatement, ParserError> {
     p.next_token(); // REFRESH
     p.expect_keyword_is(Keyword::TABLE)?;
-    let name = p.parse_object_name(false)?;
-    let table = name
-        .0
-        .iter()
-        .map(|part| match part.as_ident() {
-            Some(ident) => normalize_ident(ident.clone()),
-            None => part.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".");
+    let table = parse_name(p)?;
     Ok(TarnStatement::Refresh { table })
 }
 
@@ -281,6 +399,35 @@ mod tests {
         );
         assert!(matches!(&s[1].kind, TarnStatement::Detach { schema, if_exists: true } if schema == "lake"));
         assert!(matches!(&s[2].kind, TarnStatement::Refresh { table } if table == "lake.Orders"));
+    }
+
+    #[test]
+    fn parses_index_statements() {
+        let s = parse(
+            "CREATE INDEX IF NOT EXISTS Ev_User ON lake.Events (User_Id, kind) USING BLOOM;
+             create index i2 on t using values (status);
+             DROP INDEX IF EXISTS lake.ev_user; REINDEX TABLE events; REINDEX i2;
+             SHOW INDEXES; SHOW INDEXES FROM lake.events",
+        );
+        assert!(
+            matches!(&s[0].kind, TarnStatement::CreateIndex { name, table, columns, kind: Some(k), if_not_exists: true }
+            if name == "ev_user" && table == "lake.events" && columns == &["user_id", "kind"] && k == "bloom")
+        );
+        assert!(
+            matches!(&s[1].kind, TarnStatement::CreateIndex { kind: Some(k), if_not_exists: false, .. } if k == "values")
+        );
+        assert!(matches!(&s[2].kind, TarnStatement::DropIndex { name, if_exists: true } if name == "lake.ev_user"));
+        assert!(
+            matches!(&s[3].kind, TarnStatement::Reindex { target, kind: Some(ReindexTarget::Table) } if target == "events")
+        );
+        assert!(matches!(&s[4].kind, TarnStatement::Reindex { target, kind: None } if target == "i2"));
+        assert!(matches!(&s[5].kind, TarnStatement::ShowIndexes { table: None }));
+        assert!(matches!(&s[6].kind, TarnStatement::ShowIndexes { table: Some(t) } if t == "lake.events"));
+        // DataFusion's own CREATE/DROP/SHOW statements are untouched.
+        assert!(matches!(&parse("CREATE TABLE t (a INT)")[0].kind, TarnStatement::DataFusion(_)));
+        assert!(matches!(&parse("DROP TABLE t")[0].kind, TarnStatement::DataFusion(_)));
+        let err = parse_script("CREATE INDEX i ON t", &GenericDialect {}, 50).unwrap_err();
+        assert!(matches!(err, Error::Syntax { line: Some(1), .. }), "{err:?}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `tarn` schema of system tables: what the catalog holds, as SQL tables
-//! (`tarn.schemas`, `tarn.tables`, `tarn.columns`, `tarn.files`). Each is a
+//! (`tarn.schemas`, `tarn.tables`, `tarn.columns`, `tarn.files`,
+//! `tarn.indexes`). Each is a
 //! snapshot of the catalog taken when a statement looks it up.
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::provider::Bridge;
 
 /// Names of the system tables.
-pub const SYSTEM_TABLES: [&str; 4] = ["columns", "files", "schemas", "tables"];
+pub const SYSTEM_TABLES: [&str; 5] = ["columns", "files", "indexes", "schemas", "tables"];
 
 /// The `tarn` schema.
 #[derive(Debug)]
@@ -36,6 +37,7 @@ impl SystemSchema {
             "tables" => self.tables()?,
             "columns" => self.columns()?,
             "files" => self.files()?,
+            "indexes" => self.indexes()?,
             _ => return Ok(None),
         };
         Ok(Some(batch))
@@ -144,6 +146,44 @@ impl SystemSchema {
                     rows.iter().map(|r| r.table.def.partition_columns.contains(r.field.name())).collect::<Vec<_>>(),
                 )),
                 strings(rows.iter().map(|r| r.table.column_comments.get(r.field.name()).cloned())),
+            ],
+        )
+    }
+
+    fn indexes(&self) -> Result<RecordBatch> {
+        let i = self.bridge.catalog.list_indexes(None, None)?;
+        batch(
+            vec![
+                ("schema_name", DataType::Utf8, false),
+                ("table_name", DataType::Utf8, false),
+                ("index_name", DataType::Utf8, false),
+                ("columns", DataType::Utf8, false),
+                ("kind", DataType::Utf8, false),
+                ("file_count", DataType::UInt64, false),
+                ("unit_count", DataType::UInt64, false),
+                ("size_bytes", DataType::UInt64, false),
+                ("format_version", DataType::Int64, false),
+                ("sidecar", DataType::Utf8, true),
+                ("created_at", ts(), false),
+                ("built_at", ts(), false),
+            ],
+            vec![
+                strings(i.iter().map(|i| Some(i.def.schema.clone()))),
+                strings(i.iter().map(|i| Some(i.def.table.clone()))),
+                strings(i.iter().map(|i| Some(i.def.name.clone()))),
+                strings(i.iter().map(|i| Some(i.def.columns.join(", ")))),
+                strings(i.iter().map(|i| Some(i.def.kind.clone()))),
+                Arc::new(UInt64Array::from_iter_values(i.iter().map(|i| i.file_count))),
+                Arc::new(UInt64Array::from_iter_values(i.iter().map(|i| i.unit_count))),
+                Arc::new(UInt64Array::from_iter_values(i.iter().map(|i| i.sidecar_bytes))),
+                Arc::new(Int64Array::from_iter_values(i.iter().map(|i| i.def.format_version))),
+                strings(i.iter().map(|i| i.sidecar.clone())),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values(i.iter().map(|i| i.created_at_ms)).with_timezone("UTC"),
+                ),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values(i.iter().map(|i| i.built_at_ms)).with_timezone("UTC"),
+                ),
             ],
         )
     }
