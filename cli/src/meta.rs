@@ -72,6 +72,7 @@ enum Kind {
     Describe,
     Tables,
     Schemas,
+    Indexes,
     Functions,
     Include,
     Output,
@@ -130,6 +131,14 @@ pub const COMMANDS: &[MetaCommand] = &[
         help: "list schemas",
         argument: Argument::None,
         kind: Kind::Schemas,
+    },
+    MetaCommand {
+        name: "di",
+        aliases: &[".indexes"],
+        args: "[TABLE]",
+        help: "list indexes (of TABLE): columns, kind, files, units, size",
+        argument: Argument::Table,
+        kind: Kind::Indexes,
     },
     MetaCommand {
         name: "df",
@@ -291,6 +300,15 @@ pub async fn run(shell: &mut Shell, line: &str, out: &mut dyn Write) -> Result<M
             let sql = "SELECT schema_name, attached_path, table_count, comment \
                        FROM tarn.schemas ORDER BY schema_name";
             let result = shell.engine.sql(sql).await?;
+            print(shell, result, out).await?;
+        }
+        Kind::Indexes => {
+            at_most(1)?;
+            let sql = match args.first() {
+                Some(table) => format!("SHOW INDEXES FROM {table}"),
+                None => "SHOW INDEXES".to_string(),
+            };
+            let result = shell.engine.sql(&sql).await?;
             print(shell, result, out).await?;
         }
         Kind::Functions => {

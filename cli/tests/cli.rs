@@ -709,3 +709,28 @@ fn piped_output_has_no_colors_or_progress() {
     let out = tarn(dir.path(), &[":memory:", "--progress", "sometimes", "-c", "select 1"]);
     assert_eq!(out.code, 2, "{out:?}");
 }
+
+#[test]
+fn index_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("events.csv"), "user_id,kind\n1,a\n2,b\n").unwrap();
+    let out = tarn(
+        dir.path(),
+        &[
+            ":memory:",
+            "-q",
+            "-c",
+            "create external table events stored as csv location 'events.csv'",
+            "-c",
+            "create index events_user on events (user_id)",
+            "-c",
+            "\\di",
+            "-c",
+            ".indexes events",
+        ],
+    )
+    .success();
+    assert_eq!(out.stdout.matches("events_user").count(), 2, "{out:?}");
+    let out = tarn(dir.path(), &[":memory:", "-c", "\\di nope"]).failure();
+    assert!(out.stderr.contains("nope"), "{out:?}");
+}
