@@ -18,7 +18,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{CreateExternalTable, DdlStatement, LogicalPlan};
 use datafusion::physical_plan::execute_stream;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{CommentObject, Statement as SqlStatement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
@@ -33,7 +33,8 @@ use crate::lake::{self, TableSpec};
 use crate::provider::{Bridge, LakeTableFactory, TarnCatalogProvider, reject_system};
 use crate::result::{Batches, QueryResult, ResultKind, map_stream};
 use crate::scan_metrics::{CountingObjectStore, ScanCounters, ScanCountersSnapshot};
-use crate::settings::TarnOptions;
+use crate::result_cache::{ResultCache, ResultCacheBypass, ResultCachePlanner, ResultCacheStatus, volatile_reason_in};
+use crate::settings::{CacheOptions, TarnOptions};
 use crate::statement::{ParsedStatement, TarnStatement, parse_script};
 
 /// Name of the DataFusion catalog that holds Tarn's schemas.
@@ -170,7 +171,8 @@ impl EngineBuilder {
             }
             None => Catalog::open_in_memory()?,
         };
-        let bridge = Arc::new(Bridge::new(Arc::new(catalog)));
+        let result_cache = Arc::new(ResultCache::new(CacheOptions::default().result_memory_limit));
+        let bridge = Arc::new(Bridge::new(Arc::new(catalog), result_cache.clone()));
         let counters = Arc::new(ScanCounters::default());
 
         let mut config = self
@@ -221,6 +223,7 @@ impl EngineBuilder {
             .with_table_factory("PARQUET".into(), lake_factory.clone())
             .with_table_factory("JSON".into(), lake_factory.clone())
             .with_table_factory("NDJSON".into(), lake_factory)
+            .with_query_planner(Arc::new(ResultCachePlanner::new(result_cache)))
             .build();
         let ctx = SessionContext::new_with_state(state);
         bridge.session.set(ctx.state_weak_ref());
@@ -264,6 +267,36 @@ impl Engine {
     /// ```
     pub fn scan_counters(&self) -> ScanCountersSnapshot {
         self.inner.counters.snapshot()
+    }
+
+    /// The result cache's counters, memory use and what it did with the last
+    /// query (with the reason when it missed or could not cache it); the
+    /// shell's `\cache` shows this. `tarn.cache` and `tarn.cache_entries`
+    /// hold the same as SQL tables.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("t.csv"), "a,b\n1,2\n")?;
+    /// let engine = tarn::Engine::in_memory().await?;
+    /// let sql = format!("SELECT sum(a) FROM '{}'", dir.path().join("t.csv").display());
+    /// engine.sql(&sql).await?.collect().await?;
+    /// engine.sql(&sql).await?.collect().await?;
+    /// let status = engine.cache_status();
+    /// assert_eq!((status.hits, status.entries), (1, 1));
+    /// assert!(matches!(status.last_outcome, Some(tarn::CacheOutcome::Hit { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cache_status(&self) -> ResultCacheStatus {
+        let enabled = TarnOptions::from_state(&self.inner.ctx.state()).cache.results;
+        self.inner.bridge.result_cache.status(enabled)
+    }
+
+    /// Drop every entry of the result cache (the counters are kept).
+    pub fn clear_cache(&self) {
+        self.inner.bridge.result_cache.clear();
     }
 
     /// The catalog database.
@@ -343,7 +376,21 @@ impl Engine {
             return self.create_external_table(&state, cmd).await;
         }
         let tag = command_tag(&plan);
-        let df = self.inner.ctx.execute_logical_plan(plan).await?;
+        // A function redefined under the same name would leave plans looking
+        // the same: drop cached results that may have called the old one.
+        if matches!(plan, LogicalPlan::Ddl(DdlStatement::CreateFunction(_) | DdlStatement::DropFunction(_))) {
+            self.inner.bridge.result_cache.clear();
+        }
+        // The optimizer folds now(), current_date & co. into constants, so the
+        // result cache cannot see them: tell it here, from the plan as written.
+        let df = match volatile_reason_in(&plan) {
+            Some(reason) if tag.is_none() => {
+                let mut state = state;
+                state.config_mut().options_mut().extensions.insert(ResultCacheBypass(reason));
+                DataFrame::new(state, plan)
+            }
+            _ => self.inner.ctx.execute_logical_plan(plan).await?,
+        };
         match tag {
             Some(tag) => {
                 // Commands run when executed; drain so their effects happen now.

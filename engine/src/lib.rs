@@ -28,6 +28,7 @@ mod lake;
 pub mod names;
 mod provider;
 pub mod result;
+mod result_cache;
 pub mod scan_metrics;
 mod schema_merge;
 pub mod settings;
@@ -42,8 +43,9 @@ pub use error::{Error, Result};
 pub use names::{CatalogNames, TableNames};
 pub use provider::{LakeTable, SYSTEM_SCHEMA};
 pub use result::{Batches, QueryResult, RecordBatchStream, ResultKind};
+pub use result_cache::{CacheOutcome, ResultCacheStatus};
 pub use scan_metrics::{ScanCounters, ScanCountersSnapshot, ScanProgress};
-pub use settings::TarnOptions;
+pub use settings::{CacheOptions, TarnOptions};
 pub use system_tables::SYSTEM_TABLES;
 
 pub use datafusion;

@@ -5,7 +5,7 @@
 
 use std::any::Any;
 
-use datafusion::common::extensions_options;
+use datafusion::common::{config_namespace, extensions_options};
 use datafusion::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
 use datafusion::error::Result;
 use datafusion::execution::context::SessionState;
@@ -21,6 +21,21 @@ extensions_options! {
         pub collect_statistics: bool, default = true
         /// How many files are inspected (schema inference, footers) at once.
         pub inspect_concurrency: usize, default = 8
+        /// Caching (`tarn.cache.*`).
+        pub cache: CacheOptions, default = CacheOptions::default()
+    }
+}
+
+config_namespace! {
+    /// The `tarn.cache.*` settings: what Tarn keeps between queries.
+    pub struct CacheOptions {
+        /// Serve a repeated query from the result cache when neither its plan
+        /// nor any file it reads has changed (checked by a fresh listing of
+        /// path, size, last-modified and etag at every query).
+        pub results: bool, default = true
+        /// Bytes of record batches the result cache may hold; least recently
+        /// used entries are evicted beyond it, and a larger result is not kept.
+        pub result_memory_limit: usize, default = 256 * 1024 * 1024
     }
 }
 
