@@ -50,13 +50,20 @@ impl DisplayAs for ResultCacheExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let r = &self.result;
         match t {
-            DisplayFormatType::Default | DisplayFormatType::Verbose => write!(
+            DisplayFormatType::Default => write!(
                 f,
-                "ResultCacheExec: served from cache, entry={}, rows={}, bytes={}, files={}",
+                "ResultCacheExec: served from cache, entry={}, rows={}, files={}",
                 r.id,
                 r.rows,
-                r.bytes,
                 r.key.file_count()
+            ),
+            DisplayFormatType::Verbose => write!(
+                f,
+                "ResultCacheExec: served from cache, entry={}, rows={}, files={}, bytes={}",
+                r.id,
+                r.rows,
+                r.key.file_count(),
+                r.bytes
             ),
             DisplayFormatType::TreeRender => write!(f, "entry={}\nrows={}", r.id, r.rows),
         }

@@ -17,7 +17,6 @@ use datafusion::datasource::source_as_provider;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::expr::WindowFunctionDefinition;
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
-use futures::{StreamExt, TryStreamExt};
 
 use crate::provider::LakeTable;
 
@@ -245,7 +244,11 @@ impl ResultKey {
 
 /// List every scanned table's files.
 pub(crate) async fn snapshot_all(session: &dyn Session, scans: &[ScannedTable]) -> DfResult<Vec<ScanSnapshot>> {
-    futures::stream::iter(scans.iter().map(|scan| scan.snapshot(session))).buffered(4).try_collect().await
+    let mut snapshots = Vec::with_capacity(scans.len());
+    for scan in scans {
+        snapshots.push(scan.snapshot(session).await?);
+    }
+    Ok(snapshots)
 }
 
 /// What differs between two snapshots of the same plan's files, for people:

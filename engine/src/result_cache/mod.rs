@@ -23,7 +23,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use hashlink::LinkedHashMap;
 use parking_lot::Mutex;
 
-pub(crate) use key::{Analysis, ResultKey, analyze, volatile_reason_in};
+pub(crate) use key::{ResultKey, volatile_reason_in};
 pub(crate) use planner::{ResultCacheBypass, ResultCachePlanner};
 
 /// A stored result.

@@ -21,7 +21,7 @@ use datafusion::execution::context::{QueryPlanner, SessionState};
 use datafusion::logical_expr::{Explain, LogicalPlan};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::explain::ExplainExec;
-use datafusion::physical_plan::{ExecutionPlan, displayable};
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, displayable};
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 
 use super::exec::{PendingStore, ResultCacheExec, ResultCacheStoreExec};
