@@ -32,8 +32,8 @@ use crate::functions::register_table_functions;
 use crate::lake::{self, TableSpec};
 use crate::provider::{Bridge, LakeTableFactory, TarnCatalogProvider, reject_system};
 use crate::result::{Batches, QueryResult, ResultKind, map_stream};
-use crate::scan_metrics::{CountingObjectStore, ScanCounters, ScanCountersSnapshot};
 use crate::result_cache::{ResultCache, ResultCacheBypass, ResultCachePlanner, ResultCacheStatus, volatile_reason_in};
+use crate::scan_metrics::{CountingObjectStore, ScanCounters, ScanCountersSnapshot};
 use crate::settings::{CacheOptions, TarnOptions};
 use crate::statement::{ParsedStatement, TarnStatement, parse_script};
 

@@ -176,7 +176,9 @@ impl ExecutionPlan for ResultCacheStoreExec {
 
     fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
         match <[_; 1]>::try_from(children) {
-            Ok([input]) => Ok(Arc::new(Self { input, pending: self.pending.clone(), properties: self.properties.clone() })),
+            Ok([input]) => {
+                Ok(Arc::new(Self { input, pending: self.pending.clone(), properties: self.properties.clone() }))
+            }
             Err(children) => Err(datafusion::error::DataFusionError::Internal(format!(
                 "ResultCacheStoreExec takes one child, got {}",
                 children.len()

@@ -79,7 +79,12 @@ impl ResultCachePlanner {
 
     /// EXPLAIN (not ANALYZE) of a query that would be served from the cache:
     /// the physical plan shown is the `ResultCacheExec` that would run.
-    async fn explain(&self, explain: &Explain, session: &dyn Session, options: &CacheOptions) -> DfResult<Option<String>> {
+    async fn explain(
+        &self,
+        explain: &Explain,
+        session: &dyn Session,
+        options: &CacheOptions,
+    ) -> DfResult<Option<String>> {
         if !options.results || Self::bypass(session).is_some() {
             return Ok(None);
         }
@@ -93,14 +98,14 @@ impl ResultCachePlanner {
 
 #[async_trait]
 impl QueryPlanner for ResultCachePlanner {
-    async fn create_physical_plan(&self, plan: &LogicalPlan, session: &dyn Session) -> DfResult<Arc<dyn ExecutionPlan>> {
+    async fn create_physical_plan(
+        &self,
+        plan: &LogicalPlan,
+        session: &dyn Session,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let planner = DefaultPhysicalPlanner::default();
-        let options = session
-            .config_options()
-            .extensions
-            .get::<TarnSettings>()
-            .map(|s| s.0.cache.clone())
-            .unwrap_or_default();
+        let options =
+            session.config_options().extensions.get::<TarnSettings>().map(|s| s.0.cache.clone()).unwrap_or_default();
 
         if let LogicalPlan::Explain(explain) = plan {
             let physical = planner.create_physical_plan(plan, session).await?;
