@@ -278,9 +278,13 @@ impl Engine {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let dir = tempfile::tempdir()?;
-    /// std::fs::write(dir.path().join("t.csv"), "a,b\n1,2\n")?;
+    /// let path = dir.path().join("t.csv");
+    /// std::fs::write(&path, "a,b\n1,2\n")?;
+    /// // Results over files modified in the last two seconds are not kept.
+    /// let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    /// std::fs::File::options().append(true).open(&path)?.set_modified(minute_ago)?;
     /// let engine = tarn::Engine::in_memory().await?;
-    /// let sql = format!("SELECT sum(a) FROM '{}'", dir.path().join("t.csv").display());
+    /// let sql = format!("SELECT sum(a) FROM '{}'", path.display());
     /// engine.sql(&sql).await?.collect().await?;
     /// engine.sql(&sql).await?.collect().await?;
     /// let status = engine.cache_status();
