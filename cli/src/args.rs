@@ -53,7 +53,7 @@ pub struct Args {
     #[command(flatten)]
     pub options: SessionArgs,
 
-    /// A subcommand (`demo`).
+    /// A subcommand (`demo`, `bench`).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -64,6 +64,10 @@ pub enum Command {
     /// Generate a TPC-H demo lake (or reuse it), attach it as schema `demo`
     /// and open the shell on it (or run -c / -f).
     Demo(DemoArgs),
+    /// Time queries (files, directories of .sql files, or the built-in TPC-H
+    /// suite) and report min/median/max time, rows, bytes scanned and peak
+    /// memory; compare configurations; write JSON and a chart.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Arguments of `tarn demo`.
@@ -226,7 +230,7 @@ fn parse_threads(text: &str) -> Result<usize, String> {
 }
 
 /// Parse `key=value` (spaces around either are trimmed).
-fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => Ok((key.trim().to_string(), value.trim().to_string())),
         _ => Err(format!("'{text}' is not KEY=VALUE")),
@@ -234,7 +238,7 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
 }
 
 /// Parse a TPC-H scale factor: a positive number.
-fn parse_scale_factor(text: &str) -> Result<f64, String> {
+pub(crate) fn parse_scale_factor(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(sf) if sf.is_finite() && sf > 0.0 => Ok(sf),
         _ => Err(format!("'{text}' is not a positive scale factor")),

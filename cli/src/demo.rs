@@ -45,7 +45,9 @@ pub fn run(args: &Args, demo: &DemoArgs, runtime: &Runtime) -> Result<()> {
     let root = fs::canonicalize(dir).map_err(|source| tarn::Error::Io { path: dir.display().to_string(), source })?;
     let catalog = demo.catalog.clone().unwrap_or_else(|| dir.join("tarn.db"));
     let engine = runtime.block_on(crate::open_engine(&catalog, &args.options))?;
-    runtime.block_on(attach(&engine, &root, regenerated, &catalog))?;
+    runtime.block_on(attach_lake(&engine, &root, DEMO_SCHEMA, regenerated, &catalog))?;
+    let set_schema = format!("SET datafusion.catalog.default_schema = '{DEMO_SCHEMA}'");
+    runtime.block_on(async { engine.sql(&set_schema).await?.collect().await })?;
 
     let mut inputs = args.script.inputs.clone();
     inputs.extend(demo.script.inputs.iter().cloned());
@@ -53,12 +55,19 @@ pub fn run(args: &Args, demo: &DemoArgs, runtime: &Runtime) -> Result<()> {
     crate::run_session(engine, &args.options, &inputs, runtime, Some(&banner))
 }
 
-/// Attach the lake at `root` as schema `demo` unless the catalog already
-/// has it (and the files did not change), then make `demo` the default schema.
-async fn attach(engine: &Engine, root: &Path, regenerated: bool, catalog: &Path) -> Result<()> {
+/// Attach the generated lake at `root` as schema `schema` unless the catalog
+/// already has it (and the files did not change since: `regenerated` is
+/// false). Shared by `tarn demo` and `tarn bench --suite`.
+pub(crate) async fn attach_lake(
+    engine: &Engine,
+    root: &Path,
+    schema: &str,
+    regenerated: bool,
+    catalog: &Path,
+) -> Result<()> {
     let root_text = root.to_string_lossy();
     let existing = engine
-        .sql(&format!("SELECT attached_path FROM tarn.schemas WHERE schema_name = '{DEMO_SCHEMA}'"))
+        .sql(&format!("SELECT attached_path FROM tarn.schemas WHERE schema_name = '{schema}'"))
         .await?
         .collect()
         .await?;
@@ -68,8 +77,8 @@ async fn attach(engine: &Engine, root: &Path, regenerated: bool, catalog: &Path)
         None => Some("ATTACH"),
         Some(None) => {
             return Err(CliError::Demo(format!(
-                "catalog '{}' already has a schema '{DEMO_SCHEMA}' that is not the demo lake; \
-                 choose another catalog with --catalog",
+                "catalog '{}' already has a schema '{schema}' that is not a generated TPC-H lake; \
+                 choose another catalog",
                 catalog.display()
             )));
         }
@@ -78,9 +87,8 @@ async fn attach(engine: &Engine, root: &Path, regenerated: bool, catalog: &Path)
     };
     if let Some(attach) = statement {
         let path = root_text.replace('\'', "''");
-        engine.sql(&format!("{attach} '{path}' AS {DEMO_SCHEMA}")).await?.collect().await?;
+        engine.sql(&format!("{attach} '{path}' AS {schema}")).await?.collect().await?;
     }
-    engine.sql(&format!("SET datafusion.catalog.default_schema = '{DEMO_SCHEMA}'")).await?.collect().await?;
     Ok(())
 }
 

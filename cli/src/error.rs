@@ -43,8 +43,8 @@ pub enum CliError {
         source: io::Error,
     },
 
-    /// A file the shell writes (`\\o FILE`, the `\\e` buffer) could not be
-    /// written.
+    /// A file the shell writes (`\\o FILE`, the `\\e` buffer, a `tarn bench`
+    /// report) could not be written.
     #[error("cannot write '{}': {source}", path.display())]
     WriteFile {
         /// The file.
@@ -95,6 +95,10 @@ pub enum CliError {
     /// `tarn demo` cannot use the catalog it was given.
     #[error("{0}")]
     Demo(String),
+
+    /// `tarn bench` cannot run as asked, or a query of it failed.
+    #[error("{0}")]
+    Bench(String),
 
     /// A backslash command was used wrongly.
     #[error("{0}")]

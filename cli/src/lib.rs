@@ -15,9 +15,11 @@
 //! - [`progress`]: the progress line of slow statements;
 //! - [`meta`]: backslash commands (`\d`, `\timing`, ...);
 //! - [`demo`]: the `tarn demo` subcommand;
+//! - [`bench`]: the `tarn bench` subcommand;
 //! - [`error`]: [`CliError`] and its exit codes.
 
 pub mod args;
+pub mod bench;
 pub mod completion;
 pub mod demo;
 pub mod editor;
@@ -49,6 +51,7 @@ pub fn run(args: Args) -> Result<()> {
     let runtime = build_runtime(args.options.threads)?;
     let outcome = match &args.command {
         Some(Command::Demo(demo)) => demo::run(&args, demo, &runtime),
+        Some(Command::Bench(bench)) => bench::run(&args, bench, &runtime),
         None => runtime
             .block_on(open_engine(&args.catalog, &args.options))
             .and_then(|engine| run_session(engine, &args.options, &args.script.inputs, &runtime, None)),

@@ -34,6 +34,22 @@
 //! never leaves a half-written lake that looks complete. Tables are streamed
 //! batch by batch from the generators to the writers, so large scale factors
 //! need little memory.
+//!
+//! [`generate_tpch_lake`] writes the same tables in one of two plain layouts
+//! ([`LakeLayout`]) meant for benchmarks (`tarn bench --suite tpch`, the
+//! comparison runner in `benches/`), which other engines read as easily:
+//!
+//! ```text
+//! LakeLayout::Parquet                     LakeLayout::Csv
+//! <dir>/lineitem/part-0.parquet … part-3   <dir>/lineitem.csv
+//! <dir>/orders/part-0.parquet, part-1      <dir>/orders.csv
+//! <dir>/customer/part-0.parquet            <dir>/customer.csv
+//! …  (one folder per table)                …  (one file per table, header row)
+//! ```
+//!
+//! Benchmark Parquet files use Snappy compression and row groups of at most
+//! 128Ki rows (close to DuckDB's and tpchgen-cli's choices), with page
+//! statistics. Both layouts keep the marker and the crash-safe renaming.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::{self, File};
@@ -83,9 +99,50 @@ const ROW_GROUP_ROWS: usize = 16 * 1024;
 const BATCH_ROWS: usize = 8 * 1024;
 /// The Hive partition column of `orders`.
 const ORDERS_PARTITION_COLUMN: &str = "o_orderstatus";
-/// Every top-level entry of the layout, besides the marker.
+/// Every top-level entry of the demo layout, besides the marker.
 const ENTRIES: [&str; 8] =
     ["lineitem", "orders", "customer.csv", "supplier.csv", "part.csv", "partsupp.csv.gz", "nation.json", "region.json"];
+/// The eight TPC-H tables, largest first.
+pub const TPCH_TABLES: [&str; 8] =
+    ["lineitem", "orders", "partsupp", "part", "customer", "supplier", "nation", "region"];
+/// Maximum number of rows in a row group of the benchmark Parquet layout.
+const BENCH_ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// How a generated TPC-H lake lays out its tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LakeLayout {
+    /// The demo lake: a mix of formats and layouts (see the [module documentation](self)).
+    Demo,
+    /// Every table a folder of Parquet files: `lineitem/part-0.parquet` … (benchmarks).
+    Parquet,
+    /// Every table one CSV file with a header row: `lineitem.csv` (benchmarks).
+    Csv,
+}
+
+impl LakeLayout {
+    /// The layout's name: `demo`, `parquet` or `csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LakeLayout::Demo => "demo",
+            LakeLayout::Parquet => "parquet",
+            LakeLayout::Csv => "csv",
+        }
+    }
+
+    /// The layout called `name` (`demo`, `parquet`, `csv`).
+    pub fn from_name(name: &str) -> Option<LakeLayout> {
+        [LakeLayout::Demo, LakeLayout::Parquet, LakeLayout::Csv].into_iter().find(|l| l.name() == name)
+    }
+
+    /// Every top-level entry of the layout, besides the marker.
+    fn entries(self) -> Vec<String> {
+        match self {
+            LakeLayout::Demo => ENTRIES.iter().map(|e| (*e).to_string()).collect(),
+            LakeLayout::Parquet => TPCH_TABLES.iter().map(|t| (*t).to_string()).collect(),
+            LakeLayout::Csv => TPCH_TABLES.iter().map(|t| format!("{t}.csv")).collect(),
+        }
+    }
+}
 
 /// What [`generate_lake`] produced (or found already in place).
 #[derive(Debug, Clone, PartialEq)]
@@ -145,12 +202,25 @@ pub struct DemoTable {
 ///   needs (Tarn never overwrites files it did not write);
 /// - a file cannot be written.
 pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
+    generate_tpch_lake(dir, sf, LakeLayout::Demo)
+}
+
+/// Generate the TPC-H tables at scale factor `sf` under `dir` in `layout`;
+/// [`generate_lake`] is this with [`LakeLayout::Demo`]. The same guarantees
+/// hold: a complete lake of the same scale factor and layout is reused, a
+/// failed generation never leaves a lake that looks complete, and files Tarn
+/// did not write are never overwritten.
+///
+/// # Errors
+///
+/// As [`generate_lake`].
+pub fn generate_tpch_lake(dir: &Path, sf: f64, layout: LakeLayout) -> Result<LakeSummary> {
     if !(sf.is_finite() && sf > 0.0) {
         return Err(Error::from(DataFusionError::Configuration(format!(
             "the demo lake's scale factor must be a positive number, got {sf}"
         ))));
     }
-    if let Some(summary) = read_marker(dir, sf)? {
+    if let Some(summary) = read_marker(dir, sf, layout)? {
         log::debug!("demo lake at '{}' (SF {sf}) already complete", dir.display());
         return Ok(summary);
     }
@@ -163,8 +233,11 @@ pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
     fs::create_dir_all(&parent).map_err(io_err(&parent))?;
     let staging = tempfile::Builder::new().prefix(".tarn-demo-").tempdir_in(&parent).map_err(io_err(&parent))?;
     log::info!("generating TPC-H demo lake (SF {sf}) in '{}'", dir.display());
-    let tables = write_tables(staging.path(), sf)?;
-    write_marker(staging.path(), sf, &tables)?;
+    let tables = match layout {
+        LakeLayout::Demo => write_tables(staging.path(), sf)?,
+        LakeLayout::Parquet | LakeLayout::Csv => write_bench_tables(staging.path(), sf, layout)?,
+    };
+    write_marker(staging.path(), sf, layout, &tables)?;
 
     match fs::rename(staging.path(), dir) {
         Ok(()) => {
@@ -173,13 +246,13 @@ pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
         }
         Err(rename_error) => {
             // Another generator may have finished the same lake meanwhile.
-            if let Some(summary) = read_marker(dir, sf)? {
+            if let Some(summary) = read_marker(dir, sf, layout)? {
                 return Ok(summary);
             }
             if !dir.is_dir() {
                 return Err(Error::Io { path: dir.display().to_string(), source: rename_error });
             }
-            move_into_existing(staging.path(), dir)?;
+            move_into_existing(staging.path(), dir, layout)?;
             // `staging` (now empty) is removed when dropped.
         }
     }
@@ -191,7 +264,13 @@ pub fn generate_lake(dir: &Path, sf: f64) -> Result<LakeSummary> {
 /// Whether `dir` holds a complete demo lake of scale factor `sf` (so that
 /// [`generate_lake`] would reuse it without writing anything).
 pub fn lake_is_complete(dir: &Path, sf: f64) -> bool {
-    matches!(read_marker(dir, sf), Ok(Some(_)))
+    tpch_lake_is_complete(dir, sf, LakeLayout::Demo)
+}
+
+/// Whether `dir` holds a complete TPC-H lake of scale factor `sf` in `layout`
+/// (so that [`generate_tpch_lake`] would reuse it without writing anything).
+pub fn tpch_lake_is_complete(dir: &Path, sf: f64, layout: LakeLayout) -> bool {
+    matches!(read_marker(dir, sf, layout), Ok(Some(_)))
 }
 
 /// Move a generated lake from `staging` into the existing directory `dir`,
@@ -200,7 +279,8 @@ pub fn lake_is_complete(dir: &Path, sf: f64) -> bool {
 /// While entries are moved, `dir` holds [`PARTIAL_MARKER`] instead of the
 /// marker: an interrupted move leaves a lake that is incomplete but still
 /// recognised as Tarn's, so the next call replaces it.
-fn move_into_existing(staging: &Path, dir: &Path) -> Result<()> {
+fn move_into_existing(staging: &Path, dir: &Path, layout: LakeLayout) -> Result<()> {
+    let entries = layout.entries();
     let marker = dir.join(MARKER);
     let partial = dir.join(PARTIAL_MARKER);
     if marker.exists() || partial.exists() {
@@ -208,10 +288,10 @@ fn move_into_existing(staging: &Path, dir: &Path) -> Result<()> {
         // complete while its files are being replaced.
         fs::write(&partial, "").map_err(io_err(&partial))?;
         remove_entry(&marker)?;
-        for name in ENTRIES {
+        for name in &entries {
             remove_entry(&dir.join(name))?;
         }
-    } else if let Some(name) = ENTRIES.iter().find(|name| dir.join(name).exists()) {
+    } else if let Some(name) = entries.iter().find(|name| dir.join(name).exists()) {
         let path = dir.join(name);
         return Err(Error::Io {
             path: path.display().to_string(),
@@ -227,7 +307,7 @@ fn move_into_existing(staging: &Path, dir: &Path) -> Result<()> {
     } else {
         fs::write(&partial, "").map_err(io_err(&partial))?;
     }
-    for name in ENTRIES.into_iter().chain([MARKER]) {
+    for name in entries.iter().map(String::as_str).chain([MARKER]) {
         let from = staging.join(name);
         let to = dir.join(name);
         fs::rename(&from, &to).map_err(io_err(&to))?;
@@ -333,6 +413,81 @@ fn write_tables(root: &Path, sf: f64) -> Result<Vec<DemoTable>> {
     Ok(tables)
 }
 
+/// Write every table under `root` in a benchmark `layout` (one folder of
+/// Parquet files, or one CSV file, per table); paths relative to `root`.
+fn write_bench_tables(root: &Path, sf: f64, layout: LakeLayout) -> Result<Vec<DemoTable>> {
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    let mut owners = Vec::new();
+    for table in TPCH_TABLES {
+        let parts = match (layout, table) {
+            (LakeLayout::Parquet, "lineitem") => LINEITEM_FILES,
+            (LakeLayout::Parquet, "orders") => 2,
+            _ => 1,
+        };
+        let folder = root.join(table);
+        if layout == LakeLayout::Parquet {
+            fs::create_dir(&folder).map_err(io_err(&folder))?;
+        }
+        for part in 1..=parts {
+            owners.push(table);
+            let (path, csv) = match layout {
+                LakeLayout::Csv => (root.join(format!("{table}.csv")), true),
+                _ => (folder.join(format!("part-{}.parquet", part - 1)), false),
+            };
+            jobs.push(Box::new(move || {
+                let reader = tpch_reader(table, sf, part, parts)?;
+                let rows = match csv {
+                    true => write_csv(&path, reader, false)?,
+                    false => write_parquet_with(&path, reader, bench_parquet_properties())?,
+                };
+                Ok((rows, 1))
+            }));
+        }
+    }
+    let written = run_jobs(jobs)?;
+    let tables = TPCH_TABLES
+        .iter()
+        .map(|&name| {
+            let (rows, files) = owners
+                .iter()
+                .zip(&written)
+                .filter(|(owner, _)| **owner == name)
+                .fold((0, 0), |(rows, files), (_, (r, f))| (rows + r, files + f));
+            let path = match layout {
+                LakeLayout::Csv => PathBuf::from(format!("{name}.csv")),
+                _ => PathBuf::from(name),
+            };
+            let format = if layout == LakeLayout::Csv { "csv" } else { "parquet" };
+            DemoTable { name: name.to_string(), format, path, rows, files }
+        })
+        .collect();
+    Ok(tables)
+}
+
+/// A reader of part `part` of `parts` of the TPC-H table `table` at scale factor `sf`.
+fn tpch_reader(table: &str, sf: f64, part: i32, parts: i32) -> Result<Box<dyn RecordBatchReader + Send>> {
+    Ok(match table {
+        "lineitem" => Box::new(LineItemArrow::new(LineItemGenerator::new(sf, part, parts)).with_batch_size(BATCH_ROWS)),
+        "orders" => Box::new(OrderArrow::new(OrderGenerator::new(sf, part, parts)).with_batch_size(BATCH_ROWS)),
+        "partsupp" => Box::new(PartSuppArrow::new(PartSuppGenerator::new(sf, part, parts)).with_batch_size(BATCH_ROWS)),
+        "part" => Box::new(PartArrow::new(PartGenerator::new(sf, part, parts)).with_batch_size(BATCH_ROWS)),
+        "customer" => Box::new(CustomerArrow::new(CustomerGenerator::new(sf, part, parts)).with_batch_size(BATCH_ROWS)),
+        "supplier" => Box::new(SupplierArrow::new(SupplierGenerator::new(sf, part, parts)).with_batch_size(BATCH_ROWS)),
+        "nation" => Box::new(NationArrow::new(NationGenerator::new(sf, part, parts))),
+        "region" => Box::new(RegionArrow::new(RegionGenerator::new(sf, part, parts))),
+        other => return Err(Error::Internal(format!("demo lake: no TPC-H table {other}"))),
+    })
+}
+
+/// Properties of the Parquet files of the benchmark layout.
+fn bench_parquet_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(BENCH_ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build()
+}
+
 /// Run `jobs` on at most as many threads as there are cores; their results
 /// in job order, or the first job's error. After an error no new job starts.
 fn run_jobs(jobs: Vec<Job<'_>>) -> Result<Vec<Written>> {
@@ -402,8 +557,13 @@ fn parquet_properties() -> WriterProperties {
 
 /// Write all batches of `reader` to the Parquet file `path`; returns the row count.
 fn write_parquet(path: &Path, reader: impl RecordBatchReader) -> Result<u64> {
+    write_parquet_with(path, reader, parquet_properties())
+}
+
+/// Write all batches of `reader` to the Parquet file `path` with `properties`; returns the row count.
+fn write_parquet_with(path: &Path, reader: impl RecordBatchReader, properties: WriterProperties) -> Result<u64> {
     let file = File::create(path).map_err(io_err(path))?;
-    let mut writer = ArrowWriter::try_new(file, reader.schema(), Some(parquet_properties())).map_err(df_err(path))?;
+    let mut writer = ArrowWriter::try_new(file, reader.schema(), Some(properties)).map_err(df_err(path))?;
     let mut rows = 0;
     for batch in reader {
         let batch = batch.map_err(df_err(path))?;
@@ -540,12 +700,17 @@ fn write_json<F: JsonFormat, R: RecordBatchReader>(path: &Path, reader: R, final
 }
 
 /// Write the marker file (scale factor and table summary) into `root`.
-fn write_marker(root: &Path, sf: f64, tables: &[DemoTable]) -> Result<()> {
+fn write_marker(root: &Path, sf: f64, layout: LakeLayout, tables: &[DemoTable]) -> Result<()> {
     let mut text = String::from(
         "# Tarn demo lake: TPC-H data generated by tarn::demo.\n\
          # This file marks the lake complete; delete it to have the lake regenerated.\n",
     );
     text.push_str(&format!("version {LAYOUT_VERSION}\nscale_factor {sf}\n"));
+    // The demo layout's marker has no layout line (markers written before
+    // the benchmark layouts existed are demo lakes).
+    if layout != LakeLayout::Demo {
+        text.push_str(&format!("layout {}\n", layout.name()));
+    }
     for t in tables {
         text.push_str(&format!("table {} {} {} {} {}\n", t.name, t.format, t.path.display(), t.rows, t.files));
     }
@@ -554,7 +719,7 @@ fn write_marker(root: &Path, sf: f64, tables: &[DemoTable]) -> Result<()> {
 }
 
 /// The summary of the complete lake of scale factor `sf` in `dir`, if there is one.
-fn read_marker(dir: &Path, sf: f64) -> Result<Option<LakeSummary>> {
+fn read_marker(dir: &Path, sf: f64, layout: LakeLayout) -> Result<Option<LakeSummary>> {
     let path = dir.join(MARKER);
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
@@ -565,7 +730,7 @@ fn read_marker(dir: &Path, sf: f64) -> Result<Option<LakeSummary>> {
             return Err(Error::Io { path: path.display().to_string(), source: e });
         }
     };
-    let Some(tables) = parse_marker(&text, sf) else {
+    let Some(tables) = parse_marker(&text, sf, layout) else {
         return Ok(None);
     };
     // A lake with a missing table (deleted by hand) is not complete.
@@ -577,8 +742,9 @@ fn read_marker(dir: &Path, sf: f64) -> Result<Option<LakeSummary>> {
 
 /// The tables listed by a marker's `text`, if it is of this layout version and
 /// scale factor `sf`; paths relative to the lake.
-fn parse_marker(text: &str, sf: f64) -> Option<Vec<DemoTable>> {
+fn parse_marker(text: &str, sf: f64, layout: LakeLayout) -> Option<Vec<DemoTable>> {
     let mut version = None;
+    let mut found_layout = LakeLayout::Demo;
     let mut scale_factor = None;
     let mut tables = Vec::new();
     for line in text.lines() {
@@ -590,6 +756,7 @@ fn parse_marker(text: &str, sf: f64) -> Option<Vec<DemoTable>> {
         match fields.as_slice() {
             ["version", v] => version = v.parse::<u32>().ok(),
             ["scale_factor", v] => scale_factor = v.parse::<f64>().ok(),
+            ["layout", name] => found_layout = LakeLayout::from_name(name)?,
             ["table", name, format, path, rows, files] => {
                 let format = match *format {
                     "parquet" => "parquet",
@@ -608,7 +775,10 @@ fn parse_marker(text: &str, sf: f64) -> Option<Vec<DemoTable>> {
             _ => return None,
         }
     }
-    let complete = version == Some(LAYOUT_VERSION) && scale_factor == Some(sf) && tables.len() == ENTRIES.len();
+    let complete = version == Some(LAYOUT_VERSION)
+        && scale_factor == Some(sf)
+        && found_layout == layout
+        && tables.len() == layout.entries().len();
     complete.then_some(tables)
 }
 
@@ -832,6 +1002,39 @@ mod tests {
     }
 
     #[test]
+    fn benchmark_layouts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parquet = tmp.path().join("parquet");
+        let summary = generate_tpch_lake(&parquet, 0.001, LakeLayout::Parquet).unwrap();
+        let names: Vec<_> = summary.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, TPCH_TABLES);
+        let lineitem = summary.table("lineitem").unwrap();
+        assert_eq!((lineitem.format, lineitem.files), ("parquet", 4));
+        let rows: u64 = (0..4).map(|i| parquet_rows(&parquet.join(format!("lineitem/part-{i}.parquet"))).0).sum();
+        assert_eq!(rows, lineitem.rows);
+        assert_eq!(summary.table("orders").unwrap().rows, 1500);
+        assert_eq!(summary.table("orders").unwrap().files, 2);
+        let (supplier, schema) = parquet_rows(&parquet.join("supplier/part-0.parquet"));
+        assert_eq!((supplier, schema.field(0).name().as_str()), (10, "s_suppkey"));
+        assert!(tpch_lake_is_complete(&parquet, 0.001, LakeLayout::Parquet));
+        // A lake of one layout is not a complete lake of another.
+        assert!(!tpch_lake_is_complete(&parquet, 0.001, LakeLayout::Csv));
+        assert!(!lake_is_complete(&parquet, 0.001));
+        assert!(!generate_tpch_lake(&parquet, 0.001, LakeLayout::Parquet).unwrap().generated);
+
+        let csv_dir = tmp.path().join("csv");
+        let summary = generate_tpch_lake(&csv_dir, 0.001, LakeLayout::Csv).unwrap();
+        let customer = summary.table("customer").unwrap();
+        assert_eq!((customer.format, customer.rows, customer.files), ("csv", 150, 1));
+        assert_eq!(customer.path, csv_dir.join("customer.csv"));
+        let file = File::open(csv_dir.join("customer.csv")).unwrap();
+        assert_eq!(csv_rows(file, CustomerArrow::schema_ref()), 150);
+        let file = File::open(csv_dir.join("region.csv")).unwrap();
+        assert_eq!(csv_rows(file, RegionArrow::schema_ref()), 5);
+        assert!(tpch_lake_is_complete(&csv_dir, 0.001, LakeLayout::Csv));
+    }
+
+    #[test]
     fn rejects_bad_scale_factor() {
         let tmp = tempfile::tempdir().unwrap();
         for sf in [0.0, -1.0, f64::NAN, f64::INFINITY] {
@@ -845,13 +1048,13 @@ mod tests {
         let tables =
             vec![DemoTable { name: "t".into(), format: "csv", path: PathBuf::from("t.csv"), rows: 3, files: 1 }];
         let tmp = tempfile::tempdir().unwrap();
-        write_marker(tmp.path(), 0.1, &tables).unwrap();
+        write_marker(tmp.path(), 0.1, LakeLayout::Demo, &tables).unwrap();
         let text = fs::read_to_string(tmp.path().join(MARKER)).unwrap();
         // Not a complete lake (one table of eight) ...
-        assert!(parse_marker(&text, 0.1).is_none());
+        assert!(parse_marker(&text, 0.1, LakeLayout::Demo).is_none());
         // ... but each line parses.
         assert!(text.contains("scale_factor 0.1\n"));
         assert!(text.contains("table t csv t.csv 3 1\n"));
-        assert!(parse_marker("version 1\ngarbage here\n", 0.1).is_none());
+        assert!(parse_marker("version 1\ngarbage here\n", 0.1, LakeLayout::Demo).is_none());
     }
 }

@@ -36,6 +36,7 @@ mod sniff;
 pub mod statement;
 mod stores;
 mod system_tables;
+pub mod tpch;
 
 pub use blocking::BlockingEngine;
 pub use engine::{CATALOG_NAME, DEFAULT_SCHEMA, Engine, EngineBuilder, TableOptions};

@@ -5,12 +5,21 @@
 //! Catalog tables are read from the catalog database in one query (their
 //! stored Arrow schemas, no file access), so a snapshot of a catalog with
 //! thousands of tables takes milliseconds; only session tables (views,
-//! `CREATE TABLE AS`, system tables) are asked for their schema.
+//! `CREATE TABLE AS`) are asked for their schema, and system tables are
+//! looked up over an empty catalog (they are built from the whole catalog
+//! when looked up for real).
 
 use std::collections::HashMap;
 
+use std::sync::{Arc, OnceLock};
+
+use datafusion::catalog::SchemaProvider;
+use tarn_catalog::Catalog;
+
 use crate::engine::{CATALOG_NAME, Engine};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::provider::{Bridge, SYSTEM_SCHEMA};
+use crate::system_tables::SystemSchema;
 
 /// The names a statement can use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,9 +82,15 @@ impl Engine {
                 let mut tables = schema.table_names();
                 tables.sort();
                 for table in tables {
+                    // System tables are built from the whole catalog when
+                    // looked up; their columns are read from an empty one.
+                    let provider = match schema_name == SYSTEM_SCHEMA {
+                        true => system_tables_shape()?.clone(),
+                        false => schema.clone(),
+                    };
                     let columns = match stored.remove(&(schema_name.clone(), table.clone())) {
                         Some(columns) => columns,
-                        None => match schema.table(&table).await {
+                        None => match provider.table(&table).await {
                             Ok(Some(provider)) => provider.schema().fields().iter().map(|f| f.name().clone()).collect(),
                             // A table that cannot be opened still completes by name.
                             Ok(None) | Err(_) => Vec::new(),
@@ -101,4 +116,16 @@ impl Engine {
         names.functions = functions;
         Ok(names)
     }
+}
+
+/// The system schema over an empty catalog: its tables have their real
+/// columns and no rows, so looking them up costs nothing.
+fn system_tables_shape() -> Result<&'static Arc<dyn SchemaProvider>> {
+    static SHAPE: OnceLock<Arc<dyn SchemaProvider>> = OnceLock::new();
+    if let Some(shape) = SHAPE.get() {
+        return Ok(shape);
+    }
+    let empty = Catalog::open_in_memory().map_err(Error::from)?;
+    let schema: Arc<dyn SchemaProvider> = Arc::new(SystemSchema::new(Arc::new(Bridge::new(Arc::new(empty)))));
+    Ok(SHAPE.get_or_init(|| schema))
 }

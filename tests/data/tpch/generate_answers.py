@@ -4,7 +4,8 @@
 Usage:
     python generate_answers.py OUTPUT_DIR [--scale-factor 0.01] [--check-datafusion]
 
-OUTPUT_DIR must contain queries/q1.sql .. queries/q22.sql.  The script
+The queries are read from engine/tpch/queries/q1.sql .. q22.sql of this
+repository (the same files Tarn embeds for its TPC-H suite).  The script
 
   1. generates TPC-H data with `tpchgen-cli parquet` (tpchgen-cli 4.0.0) into a
      temporary directory (deleted afterwards; nothing large is written to
@@ -120,10 +121,14 @@ def connect_duckdb(datadir):
     return con
 
 
+# The 22 queries, shared with Tarn's built-in TPC-H suite (`tarn::tpch`).
+QUERIES_DIR = Path(__file__).resolve().parents[3] / "engine" / "tpch" / "queries"
+
+
 def load_queries(outdir):
     qs = {}
     for n in range(1, 23):
-        qs[n] = (outdir / "queries" / f"q{n}.sql").read_text(encoding="utf-8")
+        qs[n] = (QUERIES_DIR / f"q{n}.sql").read_text(encoding="utf-8")
     return qs
 
 
