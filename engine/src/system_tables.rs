@@ -16,7 +16,7 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 
 use crate::error::{Error, Result};
 use crate::provider::Bridge;
-use crate::settings::TarnOptions;
+use crate::settings::{CacheOptions, TarnOptions};
 
 /// Names of the system tables.
 pub const SYSTEM_TABLES: [&str; 6] = ["cache", "cache_entries", "columns", "files", "schemas", "tables"];
@@ -188,7 +188,13 @@ impl SystemSchema {
 
 impl SystemSchema {
     fn cache(&self) -> Result<RecordBatch> {
-        let enabled = self.bridge.session.state().map(|s| TarnOptions::from_state(&s).cache.results)?;
+        // A bridge without a session (the empty one names.rs reads columns from)
+        // reports the default.
+        let enabled = self
+            .bridge
+            .session
+            .state()
+            .map_or(CacheOptions::default().results, |s| TarnOptions::from_state(&s).cache.results);
         let s = self.bridge.result_cache.status(enabled);
         let u = |v: u64| -> ArrayRef { Arc::new(UInt64Array::from_iter_values([v])) };
         batch(
