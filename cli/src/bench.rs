@@ -65,8 +65,10 @@ Examples:
 
 Each .sql file is one benchmark query; all of its statements are timed together and the
 rows of its last query are counted. The global options (--threads, --memory-limit, --set)
-apply to every configuration; --config settings apply on top. Ratios compare median times
-with the first configuration (below 1: faster). Exit status 1 when a query failed.";
+apply to every configuration; --config settings apply on top. The result cache is off
+(tarn.cache.results=false) unless --set or --config turns it on: timed runs measure the
+engine. Ratios compare median times with the first configuration (below 1: faster).
+Exit status 1 when a query failed.";
 
 /// Arguments of `tarn bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -273,6 +275,9 @@ fn natural_key(name: &str) -> Vec<(String, u64)> {
     key.push((text, 0));
     key
 }
+
+/// The setting that switches the result cache, off by default in benchmarks.
+const CACHE_SETTING: &str = "tarn.cache.results";
 
 /// What a run needs besides the query: statements to run first (untimed)
 /// and settings applied to every configuration.
@@ -487,7 +492,10 @@ async fn open_configured(
 /// Gather the queries, and for `--suite`, generate the data, attach it to
 /// the catalog (or arrange for every engine to attach it, for `:memory:`).
 async fn prepare(args: &Args, bench: &BenchArgs, engine: &Engine, quiet: bool) -> Result<Preparation> {
-    let mut preparation = Preparation::default();
+    // Timed runs measure the engine: a repeat must not be served by the
+    // result cache (`--set` or `--config tarn.cache.results=true` measures it).
+    let mut preparation =
+        Preparation { settings: vec![(CACHE_SETTING.into(), "false".into())], ..Preparation::default() };
     if let Some(Suite::Tpch) = bench.suite {
         let layout = bench.data_format.layout();
         let dir = match &bench.data_dir {

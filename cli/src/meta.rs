@@ -86,6 +86,7 @@ enum Kind {
     Format,
     Progress,
     EditMode,
+    Cache,
 }
 
 const ON_OFF: &[&str] = &["on", "off"];
@@ -243,6 +244,14 @@ pub const COMMANDS: &[MetaCommand] = &[
         help: "key bindings of the line editor (put it in ~/.tarnrc)",
         argument: Argument::Choice(&["emacs", "vi"]),
         kind: Kind::EditMode,
+    },
+    MetaCommand {
+        name: "cache",
+        aliases: &[],
+        args: "[clear]",
+        help: "the result cache: entries, hits, misses, bytes, and why the last query missed; clear empties it",
+        argument: Argument::Choice(&["clear"]),
+        kind: Kind::Cache,
     },
 ];
 
@@ -430,6 +439,19 @@ pub async fn run(shell: &mut Shell, line: &str, out: &mut dyn Write) -> Result<M
             }
             confirm(shell, out, format!("Progress is {}.", shell.progress.name()))?;
         }
+        Kind::Cache => match args.as_slice() {
+            [] => {
+                // One row of many columns: shown one line per column.
+                let result = shell.engine.sql("SELECT * FROM tarn.cache").await?;
+                let settings = OutputSettings { expanded: Expanded::On, timing: false, ..shell.output.clone() };
+                output::print_result(result, &settings, Instant::now(), out).await?;
+            }
+            [word] if word.eq_ignore_ascii_case("clear") => {
+                shell.engine.clear_cache();
+                confirm(shell, out, "Result cache cleared.".to_string())?;
+            }
+            _ => return Err(usage()),
+        },
         Kind::EditMode => {
             at_most(1)?;
             if let Some(mode) = args.first() {

@@ -734,3 +734,28 @@ fn index_listing() {
     let out = tarn(dir.path(), &[":memory:", "-c", "\\di nope"]).failure();
     assert!(out.stderr.contains("nope"), "{out:?}");
 }
+
+#[test]
+fn cache_command_says_why_the_last_query_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.csv"), "a\n1\n2\n").unwrap();
+    let out = tarn(
+        dir.path(),
+        &[
+            ":memory:",
+            "-c",
+            "create external table t stored as csv location 't.csv'",
+            "-c",
+            "select sum(a) from t",
+            "-c",
+            "\\cache",
+            "-c",
+            "\\cache clear",
+        ],
+    )
+    .success();
+    assert!(out.stdout.contains("last_outcome"), "{out:?}");
+    assert!(out.stdout.contains("Result cache cleared."), "{out:?}");
+    let out = tarn(dir.path(), &[":memory:", "-c", "\\cache everything"]).failure();
+    assert!(out.stderr.contains("usage: \\cache [clear]"), "{out:?}");
+}

@@ -18,7 +18,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::{CreateExternalTable, DdlStatement, LogicalPlan};
 use datafusion::physical_plan::execute_stream;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{CommentObject, Statement as SqlStatement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
@@ -32,8 +32,9 @@ use crate::functions::register_table_functions;
 use crate::lake::{self, TableSpec};
 use crate::provider::{Bridge, LakeTableFactory, TarnCatalogProvider, reject_system};
 use crate::result::{Batches, QueryResult, ResultKind, map_stream};
+use crate::result_cache::{ResultCache, ResultCacheBypass, ResultCachePlanner, ResultCacheStatus, volatile_reason_in};
 use crate::scan_metrics::{CountingObjectStore, ScanCounters, ScanCountersSnapshot};
-use crate::settings::TarnOptions;
+use crate::settings::{CacheOptions, TarnOptions};
 use crate::statement::{ParsedStatement, TarnStatement, parse_script};
 
 /// Name of the DataFusion catalog that holds Tarn's schemas.
@@ -170,7 +171,8 @@ impl EngineBuilder {
             }
             None => Catalog::open_in_memory()?,
         };
-        let bridge = Arc::new(Bridge::new(Arc::new(catalog))?);
+        let result_cache = Arc::new(ResultCache::new(CacheOptions::default().result_memory_limit));
+        let bridge = Arc::new(Bridge::new(Arc::new(catalog), result_cache.clone())?);
         let counters = Arc::new(ScanCounters::default());
 
         let mut config = self
@@ -220,7 +222,8 @@ impl EngineBuilder {
             .with_table_factory("CSV".into(), lake_factory.clone())
             .with_table_factory("PARQUET".into(), lake_factory.clone())
             .with_table_factory("JSON".into(), lake_factory.clone())
-            .with_table_factory("NDJSON".into(), lake_factory);
+            .with_table_factory("NDJSON".into(), lake_factory)
+            .with_query_planner(Arc::new(ResultCachePlanner::new(result_cache)));
         for rule in crate::optimizer::physical_rules(bridge.indexes.clone()) {
             state = state.with_physical_optimizer_rule(rule);
         }
@@ -267,6 +270,40 @@ impl Engine {
     /// ```
     pub fn scan_counters(&self) -> ScanCountersSnapshot {
         self.inner.counters.snapshot()
+    }
+
+    /// The result cache's counters, memory use and what it did with the last
+    /// query (with the reason when it missed or could not cache it); the
+    /// shell's `\cache` shows this. `tarn.cache` and `tarn.cache_entries`
+    /// hold the same as SQL tables.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("t.csv");
+    /// std::fs::write(&path, "a,b\n1,2\n")?;
+    /// // Results over files modified in the last two seconds are not kept.
+    /// let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    /// std::fs::File::options().append(true).open(&path)?.set_modified(minute_ago)?;
+    /// let engine = tarn::Engine::in_memory().await?;
+    /// let sql = format!("SELECT sum(a) FROM '{}'", path.display());
+    /// engine.sql(&sql).await?.collect().await?;
+    /// engine.sql(&sql).await?.collect().await?;
+    /// let status = engine.cache_status();
+    /// assert_eq!((status.hits, status.entries), (1, 1));
+    /// assert!(matches!(status.last_outcome, Some(tarn::CacheOutcome::Hit { .. })));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn cache_status(&self) -> ResultCacheStatus {
+        let enabled = TarnOptions::from_state(&self.inner.ctx.state()).cache.results;
+        self.inner.bridge.result_cache.status(enabled)
+    }
+
+    /// Drop every entry of the result cache (the counters are kept).
+    pub fn clear_cache(&self) {
+        self.inner.bridge.result_cache.clear();
     }
 
     /// The catalog database.
@@ -452,7 +489,21 @@ impl Engine {
             return self.create_external_table(&state, cmd).await;
         }
         let tag = command_tag(&plan);
-        let df = self.inner.ctx.execute_logical_plan(plan).await?;
+        // A function redefined under the same name would leave plans looking
+        // the same: drop cached results that may have called the old one.
+        if matches!(plan, LogicalPlan::Ddl(DdlStatement::CreateFunction(_) | DdlStatement::DropFunction(_))) {
+            self.inner.bridge.result_cache.clear();
+        }
+        // The optimizer folds now(), current_date & co. into constants, so the
+        // result cache cannot see them: tell it here, from the plan as written.
+        let df = match volatile_reason_in(&plan) {
+            Some(reason) if tag.is_none() => {
+                let mut state = state;
+                state.config_mut().options_mut().extensions.insert(ResultCacheBypass(reason));
+                DataFrame::new(state, plan)
+            }
+            _ => self.inner.ctx.execute_logical_plan(plan).await?,
+        };
         match tag {
             Some(tag) => {
                 // Commands run when executed; drain so their effects happen now.

@@ -33,6 +33,7 @@ pub mod names;
 mod optimizer;
 mod provider;
 pub mod result;
+mod result_cache;
 pub mod scan_metrics;
 mod schema_merge;
 pub mod settings;
@@ -50,8 +51,9 @@ pub use names::{CatalogNames, TableNames};
 pub use optimizer::index_pruning::{IndexPrunedExec, IndexPruningRule, PruningSummary};
 pub use provider::{LakeTable, SYSTEM_SCHEMA};
 pub use result::{Batches, QueryResult, RecordBatchStream, ResultKind};
+pub use result_cache::{CacheOutcome, ResultCacheStatus};
 pub use scan_metrics::{ScanCounters, ScanCountersSnapshot, ScanProgress};
-pub use settings::TarnOptions;
+pub use settings::{CacheOptions, TarnOptions};
 pub use system_tables::SYSTEM_TABLES;
 
 pub use datafusion;

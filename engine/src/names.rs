@@ -19,6 +19,7 @@ use tarn_catalog::Catalog;
 use crate::engine::{CATALOG_NAME, Engine};
 use crate::error::{Error, Result};
 use crate::provider::{Bridge, SYSTEM_SCHEMA};
+use crate::result_cache::ResultCache;
 use crate::system_tables::SystemSchema;
 
 /// The names a statement can use.
@@ -126,6 +127,7 @@ fn system_tables_shape() -> Result<&'static Arc<dyn SchemaProvider>> {
         return Ok(shape);
     }
     let empty = Catalog::open_in_memory().map_err(Error::from)?;
-    let schema: Arc<dyn SchemaProvider> = Arc::new(SystemSchema::new(Arc::new(Bridge::new(Arc::new(empty))?)));
+    let bridge = Bridge::new(Arc::new(empty), Arc::new(ResultCache::new(0)))?;
+    let schema: Arc<dyn SchemaProvider> = Arc::new(SystemSchema::new(Arc::new(bridge)));
     Ok(SHAPE.get_or_init(|| schema))
 }

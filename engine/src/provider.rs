@@ -18,10 +18,13 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{CreateExternalTable, Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
+use futures::TryStreamExt;
+use object_store::ObjectMeta;
 use tarn_catalog::{Catalog, FileEntry, TableDefinition};
 
 use crate::error::{Error, Result};
 use crate::lake;
+use crate::result_cache::ResultCache;
 use crate::system_tables::SystemSchema;
 
 /// Name of the read-only schema of system tables.
@@ -67,10 +70,12 @@ pub(crate) struct Bridge {
     overlay: RwLock<HashMap<(String, String), Arc<dyn TableProvider>>>,
     /// Built providers of catalog tables, reused while the stored entry is unchanged.
     built: RwLock<HashMap<(String, String), BuiltTable>>,
+    /// The engine's result cache (listed by the system tables).
+    pub result_cache: Arc<ResultCache>,
 }
 
 impl Bridge {
-    pub(crate) fn new(catalog: Arc<Catalog>) -> Result<Self> {
+    pub(crate) fn new(catalog: Arc<Catalog>, result_cache: Arc<ResultCache>) -> Result<Self> {
         let indexes = Arc::new(crate::index::IndexRegistry::new(catalog.clone())?);
         Ok(Self {
             catalog,
@@ -78,6 +83,7 @@ impl Bridge {
             session: SessionHandle::default(),
             overlay: Default::default(),
             built: Default::default(),
+            result_cache,
         })
     }
 
@@ -313,6 +319,20 @@ impl LakeTable {
     /// The stored definition of this table.
     pub fn definition(&self) -> &TableDefinition {
         &self.def
+    }
+
+    /// The files a scan would read now, as a fresh listing of the table's
+    /// location(s) reports them (path, size, last-modified, etag).
+    pub(crate) async fn list_files(&self, session: &dyn Session) -> DfResult<Vec<ObjectMeta>> {
+        let extension = &self.inner.options().file_extension;
+        let mut files = Vec::new();
+        for url in self.inner.table_paths() {
+            let store = session.runtime_env().object_store(url)?;
+            let listed: Vec<ObjectMeta> =
+                url.list_all_files(session, store.as_ref(), extension).await?.try_collect().await?;
+            files.extend(listed);
+        }
+        Ok(files)
     }
 }
 

@@ -23,6 +23,8 @@ extensions_options! {
         pub inspect_concurrency: usize, default = 8
         /// Secondary indexes (`tarn.index.*`).
         pub index: IndexOptions, default = IndexOptions::default()
+        /// Caching (`tarn.cache.*`).
+        pub cache: CacheOptions, default = CacheOptions::default()
     }
 }
 
@@ -43,6 +45,19 @@ config_namespace! {
         pub values_limit: usize, default = 256
         /// How many files are indexed at once.
         pub build_concurrency: usize, default = 4
+    }
+}
+
+config_namespace! {
+    /// The `tarn.cache.*` settings: what Tarn keeps between queries.
+    pub struct CacheOptions {
+        /// Serve a repeated query from the result cache when neither its plan
+        /// nor any file it reads has changed (checked by a fresh listing of
+        /// path, size, last-modified and etag at every query).
+        pub results: bool, default = true
+        /// Bytes of record batches the result cache may hold; least recently
+        /// used entries are evicted beyond it, and a larger result is not kept.
+        pub result_memory_limit: usize, default = 256 * 1024 * 1024
     }
 }
 

@@ -1,7 +1,8 @@
 //! The `tarn` schema of system tables: what the catalog holds, as SQL tables
 //! (`tarn.schemas`, `tarn.tables`, `tarn.columns`, `tarn.files`,
-//! `tarn.indexes`). Each is a
-//! snapshot of the catalog taken when a statement looks it up.
+//! `tarn.indexes`), and the state of the result cache (`tarn.cache`,
+//! `tarn.cache_entries`). Each is a snapshot taken when a statement looks it
+//! up.
 
 use std::sync::Arc;
 
@@ -16,9 +17,10 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 
 use crate::error::{Error, Result};
 use crate::provider::Bridge;
+use crate::settings::{CacheOptions, TarnOptions};
 
 /// Names of the system tables.
-pub const SYSTEM_TABLES: [&str; 5] = ["columns", "files", "indexes", "schemas", "tables"];
+pub const SYSTEM_TABLES: [&str; 7] = ["cache", "cache_entries", "columns", "files", "indexes", "schemas", "tables"];
 
 /// The `tarn` schema.
 #[derive(Debug)]
@@ -38,6 +40,8 @@ impl SystemSchema {
             "columns" => self.columns()?,
             "files" => self.files()?,
             "indexes" => self.indexes()?,
+            "cache" => self.cache()?,
+            "cache_entries" => self.cache_entries()?,
             _ => return Ok(None),
         };
         Ok(Some(batch))
@@ -217,6 +221,85 @@ impl SystemSchema {
                 ),
                 strings(rows.iter().map(|r| r.2.etag.clone())),
                 Arc::new(UInt64Array::from(rows.iter().map(|r| r.2.row_count).collect::<Vec<_>>())),
+            ],
+        )
+    }
+}
+
+impl SystemSchema {
+    fn cache(&self) -> Result<RecordBatch> {
+        // A bridge without a session (the empty one names.rs reads columns from)
+        // reports the default.
+        let enabled = self
+            .bridge
+            .session
+            .state()
+            .map_or(CacheOptions::default().results, |s| TarnOptions::from_state(&s).cache.results);
+        let s = self.bridge.result_cache.status(enabled);
+        let u = |v: u64| -> ArrayRef { Arc::new(UInt64Array::from_iter_values([v])) };
+        batch(
+            vec![
+                ("enabled", DataType::Boolean, false),
+                ("entries", DataType::UInt64, false),
+                ("bytes", DataType::UInt64, false),
+                ("memory_limit", DataType::UInt64, false),
+                ("hits", DataType::UInt64, false),
+                ("misses", DataType::UInt64, false),
+                ("stores", DataType::UInt64, false),
+                ("evictions", DataType::UInt64, false),
+                ("invalidations", DataType::UInt64, false),
+                ("stale_rejections", DataType::UInt64, false),
+                ("last_outcome", DataType::Utf8, true),
+            ],
+            vec![
+                Arc::new(BooleanArray::from(vec![s.enabled])),
+                u(s.entries as u64),
+                u(s.bytes as u64),
+                u(s.memory_limit as u64),
+                u(s.hits),
+                u(s.misses),
+                u(s.stores),
+                u(s.evictions),
+                u(s.invalidations),
+                u(s.stale_rejections),
+                strings(std::iter::once(s.last_outcome.map(|o| o.to_string()))),
+            ],
+        )
+    }
+
+    fn cache_entries(&self) -> Result<RecordBatch> {
+        let entries = self.bridge.result_cache.entries();
+        let ms = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+        };
+        batch(
+            vec![
+                ("entry", DataType::UInt64, false),
+                ("tables", DataType::Utf8, false),
+                ("files", DataType::UInt64, false),
+                ("rows", DataType::UInt64, false),
+                ("bytes", DataType::UInt64, false),
+                ("hits", DataType::UInt64, false),
+                ("created_at", ts(), false),
+                ("last_hit_at", ts(), true),
+                ("plan", DataType::Utf8, false),
+            ],
+            vec![
+                Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.id))),
+                strings(entries.iter().map(|e| Some(e.tables.join(", ")))),
+                Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.files as u64))),
+                Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.rows))),
+                Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.bytes as u64))),
+                Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.hits))),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values(entries.iter().map(|e| ms(e.created_at)))
+                        .with_timezone("UTC"),
+                ),
+                Arc::new(
+                    TimestampMillisecondArray::from(entries.iter().map(|e| e.last_hit_at.map(ms)).collect::<Vec<_>>())
+                        .with_timezone("UTC"),
+                ),
+                strings(entries.iter().map(|e| Some(e.plan.clone()))),
             ],
         )
     }

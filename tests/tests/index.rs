@@ -34,7 +34,15 @@ const FORMATS: [(&str, &str, &str); 3] =
 
 /// Three tables of the same rows in two files each, indexed on user_id (bloom), kind (values) and ts (minmax).
 async fn lake(dir: &Path) -> Engine {
-    let engine = Engine::builder().catalog_path(dir.join("catalog.db")).target_partitions(2).build().await.unwrap();
+    // The result cache is off: every query must really scan, so the pruning
+    // counts measure the index (tests/tests/result_cache.rs covers the cache).
+    let engine = Engine::builder()
+        .catalog_path(dir.join("catalog.db"))
+        .target_partitions(2)
+        .setting("tarn.cache.results", "false")
+        .build()
+        .await
+        .unwrap();
     engine.sql("SET tarn.index.block_size = 4096").await.unwrap();
     for (table, format, ext) in FORMATS {
         let folder = dir.join(table);

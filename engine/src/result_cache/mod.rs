@@ -1,0 +1,402 @@
+//! The result cache: whole query results kept in memory as Arrow record
+//! batches, keyed by [`ResultKey`] (normalized plan + settings + the exact
+//! snapshot of the files the query reads), bounded in bytes with LRU
+//! eviction.
+//!
+//! It never serves a stale answer: every query lists its tables' files
+//! afresh and a changed, added or removed file gives a different key; a
+//! result is stored only if a second listing after its last batch still
+//! matches the first (so a file changed while the query ran is never
+//! stored). Entries of a plan whose files changed are dropped when the
+//! change is seen. How it hooks into planning is in [`planner`].
+
+mod exec;
+mod key;
+mod planner;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use hashlink::LinkedHashMap;
+use parking_lot::Mutex;
+
+pub(crate) use key::{ResultKey, volatile_reason_in};
+pub(crate) use planner::{ResultCacheBypass, ResultCachePlanner};
+
+/// A stored result.
+#[derive(Debug)]
+pub(crate) struct CachedResult {
+    /// Entry number, unique within an engine.
+    pub id: u64,
+    /// Schema of the batches.
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+    /// Rows in `batches`.
+    pub rows: u64,
+    /// Memory the batches (and key) hold.
+    pub bytes: usize,
+    /// The key it was stored under.
+    pub key: ResultKey,
+    /// When it was stored.
+    pub created_at: SystemTime,
+}
+
+#[derive(Debug)]
+struct Slot {
+    result: Arc<CachedResult>,
+    hits: u64,
+    last_hit_at: Option<SystemTime>,
+}
+
+/// What the cache did with the last query planned through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Served from entry `entry`; no data was read.
+    Hit {
+        /// The entry's number (as in `tarn.cache_entries`).
+        entry: u64,
+    },
+    /// Not in the cache; run, and stored unless [`CacheOutcome::NotStored`] follows.
+    Miss {
+        /// Why there was no entry (first run, evicted, or which file changed).
+        reason: String,
+    },
+    /// Run and stored as entry `entry`.
+    Stored {
+        /// The new entry's number.
+        entry: u64,
+        /// Why it had missed.
+        reason: String,
+    },
+    /// Run, but its result was not kept.
+    NotStored {
+        /// Why not (a file changed while it ran, the result exceeded the memory limit, …).
+        reason: String,
+    },
+    /// A query the cache never serves (volatile functions, non-file tables, …).
+    NotCacheable {
+        /// What made it so.
+        reason: String,
+    },
+    /// `tarn.cache.results` was off.
+    Disabled,
+}
+
+impl fmt::Display for CacheOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheOutcome::Hit { entry } => write!(f, "hit: served from cache entry {entry}"),
+            CacheOutcome::Miss { reason } => write!(f, "miss: {reason}"),
+            CacheOutcome::Stored { entry, reason } => write!(f, "miss ({reason}); result stored as entry {entry}"),
+            CacheOutcome::NotStored { reason } => write!(f, "miss; result not stored: {reason}"),
+            CacheOutcome::NotCacheable { reason } => write!(f, "not cacheable: {reason}"),
+            CacheOutcome::Disabled => write!(f, "not cached: tarn.cache.results is off"),
+        }
+    }
+}
+
+/// Counters and state of an engine's result cache
+/// ([`Engine::cache_status`](crate::Engine::cache_status)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultCacheStatus {
+    /// Whether `tarn.cache.results` is on in the engine's session.
+    pub enabled: bool,
+    /// Entries held.
+    pub entries: usize,
+    /// Bytes the entries hold.
+    pub bytes: usize,
+    /// `tarn.cache.result_memory_limit` as last applied.
+    pub memory_limit: usize,
+    /// Queries served from the cache.
+    pub hits: u64,
+    /// Cacheable queries that had to run.
+    pub misses: u64,
+    /// Results stored.
+    pub stores: u64,
+    /// Entries evicted to stay within the memory limit.
+    pub evictions: u64,
+    /// Entries dropped because a file they read changed.
+    pub invalidations: u64,
+    /// Results not stored because a file changed while the query ran.
+    pub stale_rejections: u64,
+    /// What happened to the last query planned (`None` before the first).
+    pub last_outcome: Option<CacheOutcome>,
+}
+
+/// One entry, as `tarn.cache_entries` lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct EntryInfo {
+    pub id: u64,
+    pub tables: Vec<String>,
+    pub files: usize,
+    pub rows: u64,
+    pub bytes: usize,
+    pub hits: u64,
+    pub created_at: SystemTime,
+    pub last_hit_at: Option<SystemTime>,
+    pub plan: String,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Key text → entry; front = least recently used.
+    entries: LinkedHashMap<String, Slot>,
+    bytes: usize,
+    limit: usize,
+    next_id: u64,
+    hits: u64,
+    misses: u64,
+    stores: u64,
+    evictions: u64,
+    invalidations: u64,
+    stale_rejections: u64,
+    last_outcome: Option<CacheOutcome>,
+}
+
+/// An engine's result cache (shared by its clones).
+#[derive(Debug)]
+pub(crate) struct ResultCache {
+    state: Mutex<State>,
+}
+
+/// The text a key is stored under: plan, then every file stamp.
+fn key_text(key: &ResultKey) -> String {
+    let mut text = key.plan.clone();
+    for scan in &key.scans {
+        text.push_str(&format!("scan {}\n", scan.table));
+        for file in &scan.files {
+            text.push_str(&format!("{}\t{}\t{}\t{}\n", file.path, file.size, file.last_modified_ns, {
+                file.etag.as_deref().unwrap_or("")
+            }));
+        }
+    }
+    text
+}
+
+impl ResultCache {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self { state: Mutex::new(State { limit, next_id: 1, ..State::default() }) }
+    }
+
+    /// Apply the memory limit in force, evicting as needed.
+    pub(crate) fn set_limit(&self, limit: usize) {
+        let mut state = self.state.lock();
+        state.limit = limit;
+        state.evict_to(limit);
+    }
+
+    /// Look `key` up for a query about to run: a hit counts and returns the
+    /// entry; a miss drops the entries of the same plan over other files
+    /// (they can never be served again) and records why it missed.
+    pub(crate) fn lookup(&self, key: &ResultKey) -> Option<Arc<CachedResult>> {
+        let text = key_text(key);
+        let mut state = self.state.lock();
+        if let Some(slot) = state.entries.to_back(&text) {
+            slot.hits += 1;
+            slot.last_hit_at = Some(SystemTime::now());
+            let result = slot.result.clone();
+            state.hits += 1;
+            state.last_outcome = Some(CacheOutcome::Hit { entry: result.id });
+            return Some(result);
+        }
+        let mut reason = None;
+        let stale: Vec<String> = state
+            .entries
+            .iter()
+            .filter(|(_, slot)| slot.result.key.plan == key.plan)
+            .map(|(k, slot)| {
+                if reason.is_none() {
+                    reason = key::describe_change(&slot.result.key.scans, &key.scans);
+                }
+                k.clone()
+            })
+            .collect();
+        for k in stale {
+            if let Some(slot) = state.entries.remove(&k) {
+                state.bytes = state.bytes.saturating_sub(slot.result.bytes);
+                state.invalidations += 1;
+            }
+        }
+        state.misses += 1;
+        let reason = reason.unwrap_or_else(|| "no entry for this plan (first run, or evicted)".into());
+        state.last_outcome = Some(CacheOutcome::Miss { reason });
+        None
+    }
+
+    /// The entry for `key`, without counting a hit (for EXPLAIN).
+    pub(crate) fn peek(&self, key: &ResultKey) -> Option<Arc<CachedResult>> {
+        self.state.lock().entries.get(&key_text(key)).map(|slot| slot.result.clone())
+    }
+
+    /// Store the result of a query that missed.
+    pub(crate) fn store(&self, key: ResultKey, schema: SchemaRef, batches: Vec<RecordBatch>, batch_bytes: usize) {
+        let text = key_text(&key);
+        let bytes = batch_bytes + 2 * text.len();
+        let mut state = self.state.lock();
+        let reason = match &state.last_outcome {
+            Some(CacheOutcome::Miss { reason }) => reason.clone(),
+            _ => "no entry for this plan".into(),
+        };
+        if bytes > state.limit {
+            state.last_outcome = Some(CacheOutcome::NotStored {
+                reason: format!(
+                    "the result takes {bytes} bytes, more than tarn.cache.result_memory_limit ({})",
+                    state.limit
+                ),
+            });
+            return;
+        }
+        if let Some(old) = state.entries.remove(&text) {
+            state.bytes = state.bytes.saturating_sub(old.result.bytes);
+        }
+        let limit = state.limit - bytes;
+        state.evict_to(limit);
+        let id = state.next_id;
+        state.next_id += 1;
+        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let result = Arc::new(CachedResult { id, schema, batches, rows, bytes, key, created_at: SystemTime::now() });
+        state.entries.insert(text, Slot { result, hits: 0, last_hit_at: None });
+        state.bytes += bytes;
+        state.stores += 1;
+        state.last_outcome = Some(CacheOutcome::Stored { entry: id, reason });
+    }
+
+    /// Record what happened to a query that was not looked up or not stored.
+    pub(crate) fn note(&self, outcome: CacheOutcome) {
+        self.state.lock().last_outcome = Some(outcome);
+    }
+
+    /// Record that a result was not stored because its files changed while
+    /// the query ran.
+    pub(crate) fn reject_stale(&self, reason: String) {
+        let mut state = self.state.lock();
+        state.stale_rejections += 1;
+        state.last_outcome = Some(CacheOutcome::NotStored { reason });
+    }
+
+    /// Drop every entry.
+    pub(crate) fn clear(&self) {
+        let mut state = self.state.lock();
+        state.invalidations += state.entries.len() as u64;
+        state.entries.clear();
+        state.bytes = 0;
+    }
+
+    pub(crate) fn status(&self, enabled: bool) -> ResultCacheStatus {
+        let state = self.state.lock();
+        ResultCacheStatus {
+            enabled,
+            entries: state.entries.len(),
+            bytes: state.bytes,
+            memory_limit: state.limit,
+            hits: state.hits,
+            misses: state.misses,
+            stores: state.stores,
+            evictions: state.evictions,
+            invalidations: state.invalidations,
+            stale_rejections: state.stale_rejections,
+            last_outcome: state.last_outcome.clone(),
+        }
+    }
+
+    /// The entries, most recently used last.
+    pub(crate) fn entries(&self) -> Vec<EntryInfo> {
+        let state = self.state.lock();
+        state
+            .entries
+            .values()
+            .map(|slot| {
+                let r = &slot.result;
+                EntryInfo {
+                    id: r.id,
+                    tables: r.key.scans.iter().map(|s| s.table.clone()).collect(),
+                    files: r.key.file_count(),
+                    rows: r.rows,
+                    bytes: r.bytes,
+                    hits: slot.hits,
+                    created_at: r.created_at,
+                    last_hit_at: slot.last_hit_at,
+                    plan: r.key.plan.split("\ntable ").next().unwrap_or_default().to_string(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl State {
+    fn evict_to(&mut self, limit: usize) {
+        while self.bytes > limit {
+            let Some((_, slot)) = self.entries.pop_front() else { break };
+            self.bytes = self.bytes.saturating_sub(slot.result.bytes);
+            self.evictions += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::key::{FileStamp, ScanSnapshot};
+    use super::*;
+
+    fn key(plan: &str, size: u64) -> ResultKey {
+        ResultKey {
+            plan: plan.into(),
+            scans: vec![ScanSnapshot {
+                table: "t".into(),
+                files: vec![FileStamp { path: "a.csv".into(), size, last_modified_ns: 5, etag: None }],
+            }],
+        }
+    }
+
+    fn batch(n: i64) -> (SchemaRef, Vec<RecordBatch>, usize) {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let b = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from_iter_values(0..n))]).unwrap();
+        let bytes = b.get_array_memory_size();
+        (schema, vec![b], bytes)
+    }
+
+    #[test]
+    fn hit_only_with_the_same_files_and_stale_entries_are_dropped() {
+        let cache = ResultCache::new(1 << 20);
+        assert!(cache.lookup(&key("p", 1)).is_none());
+        let (schema, batches, bytes) = batch(10);
+        cache.store(key("p", 1), schema, batches, bytes);
+        assert!(cache.lookup(&key("p", 1)).is_some());
+        assert!(cache.lookup(&key("q", 1)).is_none());
+        assert!(cache.lookup(&key("p", 2)).is_none());
+        let status = cache.status(true);
+        assert_eq!((status.hits, status.misses, status.entries, status.invalidations), (1, 3, 0, 1));
+        let outcome = status.last_outcome.map(|o| o.to_string()).unwrap_or_default();
+        assert!(outcome.contains("a.csv of table 't' changed"), "{outcome}");
+    }
+
+    #[test]
+    fn stays_within_its_memory_limit_evicting_the_least_recently_used() {
+        let (schema, batches, bytes) = batch(1000);
+        let per_entry = bytes + 2 * key_text(&key("p0", 1)).len();
+        let cache = ResultCache::new(per_entry * 2 + per_entry / 2);
+        for i in 0..3 {
+            cache.store(key(&format!("p{i}"), 1), schema.clone(), batches.clone(), bytes);
+            if i == 1 {
+                // p0 becomes the most recently used: p1 goes first.
+                assert!(cache.lookup(&key("p0", 1)).is_some());
+            }
+        }
+        let status = cache.status(true);
+        assert_eq!((status.entries, status.evictions), (2, 1));
+        assert!(status.bytes <= status.memory_limit);
+        assert!(cache.peek(&key("p0", 1)).is_some() && cache.peek(&key("p1", 1)).is_none());
+        cache.set_limit(per_entry);
+        assert_eq!(cache.status(true).entries, 1);
+        cache.store(key("big", 1), schema, batches.clone(), bytes * 10);
+        assert!(matches!(cache.status(true).last_outcome, Some(CacheOutcome::NotStored { .. })));
+    }
+}
