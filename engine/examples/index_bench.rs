@@ -3,7 +3,7 @@
 //! by `benches/events/generate.py`, as CSV, NDJSON and Parquet, with and
 //! without an index; build time against a full scan; index size against the
 //! data; bytes read from storage (`Engine::scan_counters`). Prints Markdown
-//! for `benches/RESULTS-indexes.md`.
+//! for the "Indexes" section of `benches/RESULTS.md`.
 //!
 //! ```text
 //! cargo run --release --example index_bench -- /root/.cache/tarn/events [runs]
