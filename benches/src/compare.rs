@@ -162,15 +162,7 @@ fn run_as_tarn(argv: &[OsString]) -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    match tarn_cli::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            if e.should_report() {
-                eprintln!("Error: {e}");
-            }
-            ExitCode::from(e.exit_code())
-        }
-    }
+    tarn_cli::run_to_exit_code(args)
 }
 
 fn compare(args: &CompareArgs) -> Result<(), Error> {

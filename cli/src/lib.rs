@@ -62,6 +62,20 @@ pub fn run(args: Args) -> Result<()> {
     outcome
 }
 
+/// [`run`] `args`, printing its error (unless the reader of our output went
+/// away) and turning the outcome into the process exit code: 0, 1 or 2.
+pub fn run_to_exit_code(args: Args) -> std::process::ExitCode {
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            if e.should_report() {
+                eprintln!("Error: {e}");
+            }
+            std::process::ExitCode::from(e.exit_code())
+        }
+    }
+}
+
 /// Open the catalog at `catalog` (`:memory:` for none) with the engine
 /// options of the command line.
 pub async fn open_engine(catalog: &Path, options: &SessionArgs) -> Result<Engine> {

@@ -17,13 +17,5 @@ fn main() -> ExitCode {
         std::env::var("TARN_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "warn".to_string());
     env_logger::Builder::new().parse_filters(&filter).init();
 
-    match tarn_cli::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            if e.should_report() {
-                eprintln!("Error: {e}");
-            }
-            ExitCode::from(e.exit_code())
-        }
-    }
+    tarn_cli::run_to_exit_code(args)
 }

@@ -137,15 +137,13 @@ pub(crate) fn analyze(plan: &LogicalPlan) -> Analysis {
             }
             _ => {}
         }
-        node.apply_expressions(|expr| {
-            expr.apply(|e| {
-                if let Some(why) = volatile_reason(e) {
-                    reason = Some(why);
-                    return Ok(TreeNodeRecursion::Stop);
-                }
-                Ok(TreeNodeRecursion::Continue)
-            })
-        })
+        match node_volatile_reason(node) {
+            Some(why) => {
+                reason = Some(why);
+                Ok(TreeNodeRecursion::Stop)
+            }
+            None => Ok(TreeNodeRecursion::Continue),
+        }
     });
     if let Err(e) = walked {
         return Analysis::NotCacheable(format!("its plan could not be analyzed: {e}"));
@@ -164,15 +162,27 @@ pub(crate) fn analyze(plan: &LogicalPlan) -> Analysis {
 /// checks the plan as written before optimizing it.
 pub(crate) fn volatile_reason_in(plan: &LogicalPlan) -> Option<String> {
     let mut reason = None;
-    let _ = plan.apply_with_subqueries(|node| {
-        node.apply_expressions(|expr| {
-            expr.apply(|e| {
-                if let Some(why) = volatile_reason(e) {
-                    reason = Some(why);
-                    return Ok(TreeNodeRecursion::Stop);
-                }
-                Ok(TreeNodeRecursion::Continue)
-            })
+    let _ = plan.apply_with_subqueries(|node| match node_volatile_reason(node) {
+        Some(why) => {
+            reason = Some(why);
+            Ok(TreeNodeRecursion::Stop)
+        }
+        None => Ok(TreeNodeRecursion::Continue),
+    });
+    reason
+}
+
+/// Why one plan node's own expressions make its result unfit to keep, if
+/// they do.
+fn node_volatile_reason(node: &LogicalPlan) -> Option<String> {
+    let mut reason = None;
+    let _ = node.apply_expressions(|expr| {
+        expr.apply(|e| match volatile_reason(e) {
+            Some(why) => {
+                reason = Some(why);
+                Ok(TreeNodeRecursion::Stop)
+            }
+            None => Ok(TreeNodeRecursion::Continue),
         })
     });
     reason
