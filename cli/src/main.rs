@@ -1,6 +1,6 @@
 //! `tarn`: the Tarn SQL shell. Parses the command line, sets up logging
-//! (`TARN_LOG`, else `RUST_LOG`; default `warn`), runs [`tarn_cli::run`] and
-//! turns its outcome into the exit code: 0 success, 1 failure, 2 usage error
+//! (`TARN_LOG`, else `RUST_LOG`; default `warn`), runs [`tarn_cli::run_to_exit_code`], which
+//! turns the outcome into the exit code: 0 success, 1 failure, 2 usage error
 //! (reported by clap).
 
 use std::process::ExitCode;
