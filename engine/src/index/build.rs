@@ -12,6 +12,8 @@
 //!
 //! Files are processed `concurrency` at a time; memory holds the summaries of
 //! those files and one batch per running scan, whatever the lake's size.
+//! Progress (files and bytes scanned of those to scan) is counted in a
+//! [`BuildTracker`] the shell's progress line reads.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -32,6 +34,7 @@ use tarn_catalog::{FileFormat, IndexedFile, TableDefinition};
 
 use super::IndexKind;
 use super::key::for_each_key;
+use super::progress::BuildTracker;
 use super::sidecar::{BLOOM_SEED, ColumnSummary, SidecarWriter, Unit};
 use crate::error::{Error, Result};
 use crate::provider::LakeTable;
@@ -44,6 +47,13 @@ pub(crate) struct BuildOptions {
     pub bloom_false_positive_rate: f64,
     pub values_limit: usize,
     pub concurrency: usize,
+    /// Automatic maintenance: a file that cannot be indexed is left out (and
+    /// reported in [`Built::failed`]) instead of failing the build, and
+    /// nothing is written when no file was added, changed or removed.
+    pub background: bool,
+    /// Files that failed to index before, by path: (size, modification time
+    /// in ms). Not tried again while they are unchanged.
+    pub known_failures: HashMap<String, (u64, i64)>,
 }
 
 /// What a build produced.
@@ -54,6 +64,9 @@ pub(crate) struct Built {
     pub files: Vec<IndexedFile>,
     /// Files scanned by this build (the others were carried over).
     pub scanned: usize,
+    /// Files left out because they could not be indexed (background builds
+    /// only), with the error.
+    pub failed: Vec<(IndexedFile, String)>,
 }
 
 /// A previous build whose entries for unchanged files are carried over.
@@ -91,16 +104,24 @@ pub(crate) fn file_scan(plan: &Arc<dyn ExecutionPlan>) -> Option<FileScanConfig>
     found
 }
 
-/// Build (or incrementally rebuild) the sidecar of one index.
+/// What to build, and where.
+pub(crate) struct BuildTarget<'a> {
+    pub table: &'a LakeTable,
+    pub index_id: i64,
+    pub columns: &'a [String],
+    pub dir: &'a Path,
+}
+
+/// Build (or incrementally rebuild) the sidecar of one index. `None` when
+/// `options.background` and nothing changed since `previous`.
 pub(crate) async fn build(
     state: &SessionState,
-    table: &LakeTable,
-    index_id: i64,
-    columns: &[String],
-    dir: &Path,
+    target: BuildTarget<'_>,
     options: &BuildOptions,
     previous: Option<Previous<'_>>,
-) -> Result<Built> {
+    tracker: &BuildTracker,
+) -> Result<Option<Built>> {
+    let BuildTarget { table, index_id, columns, dir } = target;
     let schema = table.schema();
     let projection = columns
         .iter()
@@ -114,9 +135,10 @@ pub(crate) async fn build(
     let total = files.len();
     log::info!("indexing {total} files of {}.{}", table.definition().schema, table.definition().name);
 
-    let mut writer = SidecarWriter::create(dir, index_id, options.kind, columns)?;
     let mut indexed = Vec::with_capacity(total);
+    let mut carried_units = Vec::new();
     let mut to_scan = Vec::new();
+    let mut known_failures = 0;
     for file in files {
         let path = crate::lake::store_path(&config.object_store_url, &file.object_meta.location);
         let identity = IndexedFile {
@@ -134,28 +156,57 @@ pub(crate) async fn build(
                 identity.last_modified_ms.unwrap_or_default(),
                 identity.etag.as_deref(),
             );
-            same.then(|| p.units.get(&path)).flatten()
+            // A file with no rows has no units in the sidecar.
+            same.then(|| p.units.get(&path).map(Vec::as_slice).unwrap_or(&[]))
         });
+        let failed_before = options
+            .known_failures
+            .get(&path)
+            .is_some_and(|(size, modified)| *size == identity.size && Some(*modified) == identity.last_modified_ms);
         match carried {
             Some(units) => {
-                writer.write_file(&path, units)?;
+                carried_units.push(units);
                 indexed.push(IndexedFile { units: units.len() as u64, ..identity });
             }
+            None if failed_before => known_failures += 1,
             None => to_scan.push((file, identity)),
         }
     }
+    let unchanged = previous.as_ref().is_some_and(|p| p.files.len() == indexed.len());
+    if options.background && to_scan.is_empty() && unchanged {
+        return Ok(None);
+    }
+    if known_failures > 0 {
+        log::info!("{known_failures} files that failed to index before are unchanged: not tried again");
+    }
+    let mut writer = SidecarWriter::create(dir, index_id, options.kind, columns)?;
+    for (file, units) in indexed.iter().zip(carried_units) {
+        writer.write_file(&file.path, units)?;
+    }
     let scanned = to_scan.len();
+    tracker.set_total(scanned as u64, to_scan.iter().map(|(f, _)| f.object_meta.size).sum());
     let config = &config;
     let store = &store;
     let mut results = futures::stream::iter(to_scan)
         .map(|(file, identity)| async move {
-            let units = index_file(state, config, store, file, &identity.path, blocks, options).await?;
-            Ok::<_, Error>((identity, units))
+            let units = index_file(state, config, store, file, &identity.path, blocks, options, tracker).await;
+            (identity, units)
         })
         .buffered(options.concurrency.max(1));
     let mut done = 0usize;
-    while let Some((identity, units)) = results.try_next().await? {
+    let mut failed = Vec::new();
+    while let Some((identity, units)) = results.next().await {
+        let units = match units {
+            Ok(units) => units,
+            Err(e) if options.background => {
+                log::warn!("index maintenance: cannot index '{}': {e}", identity.path);
+                failed.push((identity, e.to_string()));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         writer.write_file(&identity.path, &units)?;
+        tracker.file_done(identity.size.saturating_sub(units.iter().map(|u| u.bytes).sum()));
         indexed.push(IndexedFile { units: units.len() as u64, ..identity });
         done += 1;
         if done.is_multiple_of(100) || done == scanned {
@@ -163,10 +214,11 @@ pub(crate) async fn build(
         }
     }
     let (sidecar, sidecar_bytes) = writer.finish()?;
-    Ok(Built { sidecar, sidecar_bytes, files: indexed, scanned })
+    Ok(Some(Built { sidecar, sidecar_bytes, files: indexed, scanned, failed }))
 }
 
 /// The units of one file and their summaries.
+#[allow(clippy::too_many_arguments)]
 async fn index_file(
     state: &SessionState,
     config: &FileScanConfig,
@@ -175,6 +227,7 @@ async fn index_file(
     path: &str,
     blocks: bool,
     options: &BuildOptions,
+    tracker: &BuildTracker,
 ) -> Result<Vec<Unit>> {
     let size = file.object_meta.size;
     let mut plans: Vec<PlannedUnit> = Vec::new();
@@ -222,6 +275,7 @@ async fn index_file(
                 acc.add(array)?;
             }
         }
+        tracker.add_bytes(bytes);
         units.push(Unit {
             row_group,
             range,
