@@ -224,7 +224,7 @@ fn progress_line_while_an_index_is_built() {
     expect(&mut shell, "tarn> ");
     shell.send_line("set tarn.index.build_concurrency = 1;").unwrap();
     expect(&mut shell, "tarn> ");
-    shell.send_line(&format!("create external table big stored as csv location '{}/';", dir.path().display())).unwrap();
+    shell.send_line(format!("create external table big stored as csv location '{}/';", dir.path().display())).unwrap();
     expect(&mut shell, "tarn> ");
     shell.send_line("create index big_x on big (x);").unwrap();
     // After a second: the index, files done of total, bytes of total.
