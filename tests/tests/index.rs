@@ -335,3 +335,30 @@ async fn new_changed_and_removed_files_are_maintained_automatically() {
     engine.wait_for_index_maintenance().await;
     assert_eq!(index_status(&engine, "ev_csv").await, status);
 }
+
+#[tokio::test]
+async fn a_cancelled_create_index_leaves_no_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::builder()
+        .catalog_path(dir.path().join("catalog.db"))
+        .setting("tarn.index.block_size", "4096")
+        .setting("tarn.index.build_concurrency", "1")
+        .build()
+        .await
+        .unwrap();
+    let folder = dir.path().join("big");
+    for (i, (from, to)) in [(1, 40_000), (40_001, 80_000)].into_iter().enumerate() {
+        copy(&engine, from, to, &folder.join(format!("{i}.csv")), "CSV").await;
+    }
+    engine.sql(&format!("CREATE EXTERNAL TABLE big STORED AS CSV LOCATION '{}/'", folder.display())).await.unwrap();
+    // Hundreds of 4 KiB blocks: far more than a millisecond of work.
+    let cancelled =
+        tokio::time::timeout(std::time::Duration::from_millis(1), engine.sql("CREATE INDEX big_user ON big (user_id)"))
+            .await;
+    assert!(cancelled.is_err(), "the build finished within a millisecond");
+    let indexes = engine.sql("SELECT * FROM tarn.indexes").await.unwrap().collect().await.unwrap();
+    assert_eq!(indexes.num_rows(), 0);
+    engine.sql("CREATE INDEX big_user ON big (user_id)").await.unwrap();
+    let indexes = engine.sql("SELECT * FROM tarn.indexes WHERE file_count = 2").await.unwrap().collect().await.unwrap();
+    assert_eq!(indexes.num_rows(), 1);
+}

@@ -97,24 +97,46 @@ pub(crate) async fn create_index(
     let Some(id) = bridge.catalog.write(|tx| tx.create_index(&index_def, if_not_exists))? else {
         return Ok(None);
     };
+    // Until the first build is committed, a failure or a cancelled statement
+    // (this future dropped) removes the index again.
+    let mut unfinished = Unfinished { bridge, schema, name, id, armed: true };
     let tracker = bridge.indexes.builds().start(schema, table, name, false);
     let target = BuildTarget { table: &lake, index_id: id, columns, dir: bridge.indexes.dir() };
-    let built = build(state, target, &options(state, kind), None, &tracker).await;
-    let built = match built {
-        Ok(Some(b)) => b,
-        Ok(None) => return Err(Error::internal("a first index build wrote nothing")),
-        Err(e) => {
-            // Leave no half-made index behind.
-            if let Err(drop_err) = bridge.catalog.write(|tx| tx.drop_index(schema, name, true)) {
-                log::warn!("cannot remove index '{schema}.{name}' after its build failed: {drop_err}");
-            }
-            return Err(e);
-        }
-    };
+    let built = build(state, target, &options(state, kind), None, &tracker)
+        .await?
+        .ok_or_else(|| Error::internal("a first index build wrote nothing"))?;
     let count = built.files.len();
     commit(bridge, id, (schema, name), None, &built)?;
+    unfinished.armed = false;
     let _ = bridge.indexes.sweep_orphans();
     Ok(Some(count))
+}
+
+/// A just-created index whose first build has not been committed: dropped
+/// with it unless disarmed, so a failed or cancelled `CREATE INDEX` leaves
+/// no half-made index behind.
+struct Unfinished<'a> {
+    bridge: &'a Bridge,
+    schema: &'a str,
+    name: &'a str,
+    id: i64,
+    armed: bool,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Unfinished { bridge, schema, name, id, .. } = *self;
+        let dropped = bridge.catalog.write(|tx| match tx.get_index(schema, name)? {
+            Some(entry) if entry.id == id && entry.sidecar.is_none() => tx.drop_index(schema, name, true).map(|_| ()),
+            _ => Ok(()),
+        });
+        if let Err(e) = dropped {
+            log::warn!("cannot remove index '{schema}.{name}' after its build failed: {e}");
+        }
+    }
 }
 
 /// Point index `id` (`schema.name`) at a newly built sidecar, in one
