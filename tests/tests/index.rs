@@ -5,7 +5,13 @@
 //! - property tests: for random predicates over indexed and unindexed
 //!   columns, every table (CSV, NDJSON, Parquet) answers the same with and
 //!   without its indexes, also after files are added, changed and removed
-//!   (before and after REFRESH TABLE).
+//!   (while automatic maintenance indexes them in the background, and after
+//!   REFRESH TABLE);
+//! - automatic maintenance: new, changed and removed files are taken into
+//!   the index after a query sees them (`Engine::wait_for_index_maintenance`),
+//!   and then pruned; `tarn.index.auto_maintain = false`; a file that cannot
+//!   be indexed is reported in `tarn.indexes` and not retried;
+//! - a cancelled `CREATE INDEX` leaves no index behind.
 
 use std::path::Path;
 
