@@ -39,7 +39,13 @@ config_namespace! {
         pub block_size: u64, default = 1024 * 1024
         /// Target false-positive rate of bloom indexes (smaller: bigger
         /// index, fewer blocks read in vain).
-        pub bloom_false_positive_rate: f64, default = 0.002
+        pub bloom_false_positive_rate: f64, default = 0.001
+        /// Largest share of a unit's bytes that one column's bloom filter
+        /// may take: where the false-positive rate would need more (formats
+        /// that store a row in few bytes, like Parquet), the filter gets this
+        /// size (but at least 512 bytes) and a correspondingly higher rate.
+        /// Keeps index size near this share of the data.
+        pub bloom_max_size_ratio: f64, default = 0.048
         /// Most distinct values a `values` index keeps per unit; a unit with
         /// more is summarized by min/max only.
         pub values_limit: usize, default = 256

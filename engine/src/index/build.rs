@@ -45,6 +45,8 @@ pub(crate) struct BuildOptions {
     pub kind: IndexKind,
     pub block_size: u64,
     pub bloom_false_positive_rate: f64,
+    /// Largest share of a unit's bytes one column's bloom filter may take.
+    pub bloom_max_size_ratio: f64,
     pub values_limit: usize,
     pub concurrency: usize,
     /// Automatic maintenance: a file that cannot be indexed is left out (and
@@ -281,7 +283,7 @@ async fn index_file(
             range,
             bytes,
             rows,
-            columns: accs.into_iter().map(|a| a.finish(options)).collect(),
+            columns: accs.into_iter().map(|a| a.finish(options, bytes)).collect(),
         });
     }
     Ok(units)
@@ -348,10 +350,23 @@ impl ColumnAccumulator {
         Ok(())
     }
 
-    fn finish(self, options: &BuildOptions) -> ColumnSummary {
+    /// The summary of a unit of `unit_bytes` bytes. The bloom filter gets the
+    /// configured false-positive rate unless that would make it larger than
+    /// `bloom_max_size_ratio` of the unit (formats that store rows compactly,
+    /// like Parquet) and than 512 bytes: then it gets that many bits, and a
+    /// higher rate.
+    fn finish(self, options: &BuildOptions, unit_bytes: u64) -> ColumnSummary {
         let bloom = self.hashes.map(|hashes| {
             let rate = options.bloom_false_positive_rate.clamp(1e-9, 0.5);
-            let mut filter = BloomFilter::with_false_pos(rate).seed(&BLOOM_SEED).expected_items(hashes.len().max(1));
+            let items = hashes.len().max(1);
+            let wanted = BloomFilter::with_false_pos(rate).seed(&BLOOM_SEED).expected_items(items);
+            // Never below 512 bytes: small units keep precise filters (their size is no concern).
+            let cap = ((unit_bytes as f64 * 8.0 * options.bloom_max_size_ratio.clamp(0.0, 1.0)) as usize).max(4096);
+            let mut filter = if wanted.num_bits() > cap {
+                BloomFilter::with_num_bits(cap).seed(&BLOOM_SEED).expected_items(items)
+            } else {
+                wanted
+            };
             for h in hashes {
                 filter.insert_hash(h);
             }

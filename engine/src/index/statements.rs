@@ -27,6 +27,7 @@ fn options(state: &SessionState, kind: IndexKind) -> BuildOptions {
         kind,
         block_size: settings.block_size.max(4096),
         bloom_false_positive_rate: settings.bloom_false_positive_rate,
+        bloom_max_size_ratio: settings.bloom_max_size_ratio,
         values_limit: settings.values_limit,
         concurrency: settings.build_concurrency.max(1),
         background: false,
