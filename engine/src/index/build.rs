@@ -376,3 +376,43 @@ impl ColumnAccumulator {
         ColumnSummary { min: self.min, max: self.max, nulls: self.nulls, bloom, values }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Int64Array};
+
+    fn options() -> BuildOptions {
+        BuildOptions {
+            kind: IndexKind::Bloom,
+            block_size: 1 << 20,
+            bloom_false_positive_rate: 0.001,
+            bloom_max_size_ratio: 0.048,
+            values_limit: 256,
+            concurrency: 1,
+            background: false,
+            known_failures: HashMap::new(),
+        }
+    }
+
+    /// The bloom filter of 10,000 distinct keys in a unit of `unit_bytes` bytes: its size in bits.
+    fn bloom_bits(unit_bytes: u64) -> usize {
+        let options = options();
+        let mut acc = ColumnAccumulator::new(&options);
+        let keys: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10_000));
+        acc.add(&keys).unwrap_or_else(|e| unreachable!("{e}"));
+        acc.finish(&options, unit_bytes).bloom.map_or(0, |b| b.num_bits())
+    }
+
+    #[test]
+    fn bloom_filters_are_capped_at_a_share_of_their_unit() {
+        // A large unit (CSV-like, 1 MiB): the configured rate decides, about 14 bits a key.
+        let uncapped = bloom_bits(1 << 20);
+        assert!((130_000..=170_000).contains(&uncapped), "{uncapped}");
+        // A compact unit (Parquet-like, 250 KB): 4.8 % of its bytes, 96,000 bits.
+        let capped = bloom_bits(250_000);
+        assert!(capped <= 96_000 && capped > 90_000, "{capped}");
+        // A tiny unit: never below 512 bytes.
+        assert!(bloom_bits(1_000) >= 4096);
+    }
+}
