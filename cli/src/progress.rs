@@ -2,7 +2,10 @@
 //! line on standard error, redrawn a few times a second — elapsed time,
 //! rows scanned, bytes read (of the total when known), files done of total
 //! and an ETA once enough is done to guess — and erased when results start
-//! printing or the statement ends (or is cancelled).
+//! printing or the statement ends (or is cancelled). While an index is being
+//! built (`CREATE INDEX`, `REINDEX`, `REFRESH TABLE`), the line shows the
+//! build instead: files and bytes indexed of those to index, from
+//! `Engine::index_builds` (background maintenance is not shown).
 //!
 //! `--progress auto` (the default) shows it when standard error and standard
 //! output are both terminals; `on` always; `off` never.
@@ -13,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use datafusion::physical_plan::ExecutionPlan;
 use parking_lot::{Condvar, Mutex};
-use tarn::{Engine, ScanCountersSnapshot, ScanProgress};
+use tarn::{Engine, IndexBuildProgress, ScanCountersSnapshot, ScanProgress};
 
 use crate::meta::human_bytes;
 
@@ -126,9 +129,19 @@ fn draw_until_stopped(
         if state.stopped {
             return;
         }
-        let scan = state.plan.as_ref().map(|p| ScanProgress::of_plan(p.as_ref())).unwrap_or_default();
-        let read = engine.scan_counters() - start;
-        let line = render(frame, started.elapsed(), &scan, read.bytes_read);
+        // No plan yet: the statement may be an index build, which runs before it returns.
+        let build = match &state.plan {
+            Some(_) => None,
+            None => engine.index_builds().into_iter().find(|b| !b.background),
+        };
+        let line = match build {
+            Some(build) => render_build(frame, started.elapsed(), &build),
+            None => {
+                let scan = state.plan.as_ref().map(|p| ScanProgress::of_plan(p.as_ref())).unwrap_or_default();
+                let read = engine.scan_counters() - start;
+                render(frame, started.elapsed(), &scan, read.bytes_read)
+            }
+        };
         let width = terminal_size::terminal_size_of(std::io::stderr()).map_or(80, |(w, _)| w.0 as usize);
         let line: String = line.chars().take(width.saturating_sub(1)).collect();
         let mut err = std::io::stderr().lock();
@@ -140,10 +153,15 @@ fn draw_until_stopped(
     }
 }
 
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+fn spinner_and_time(frame: usize, elapsed: Duration) -> String {
+    format!("{} {:.1} s", SPINNER[frame % SPINNER.len()], elapsed.as_secs_f64())
+}
+
 /// The text of the progress line.
 pub fn render(frame: usize, elapsed: Duration, scan: &ScanProgress, bytes_read: u64) -> String {
-    const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-    let mut parts = vec![format!("{} {:.1} s", SPINNER[frame % SPINNER.len()], elapsed.as_secs_f64())];
+    let mut parts = vec![spinner_and_time(frame, elapsed)];
     if scan.rows_scanned > 0 {
         parts.push(format!("{} rows", group_thousands(scan.rows_scanned)));
     }
@@ -157,6 +175,29 @@ pub fn render(frame: usize, elapsed: Duration, scan: &ScanProgress, bytes_read: 
     }
     if let Some(eta) = eta(elapsed, scan, bytes_read) {
         parts.push(format!("ETA {}", short_duration(eta)));
+    }
+    parts.join(" │ ")
+}
+
+/// The text of the progress line of an index build (`elapsed`: of the statement).
+pub fn render_build(frame: usize, elapsed: Duration, build: &IndexBuildProgress) -> String {
+    let mut parts =
+        vec![spinner_and_time(frame, elapsed), format!("indexing {}.{} ({})", build.schema, build.index, build.table)];
+    if build.files_total == 0 {
+        parts.push("listing files".to_string());
+        return parts.join(" │ ");
+    }
+    parts.push(format!("files {}/{}", build.files_done.min(build.files_total), build.files_total));
+    if build.bytes_total > 0 {
+        parts.push(format!(
+            "{} of {}",
+            human_bytes(build.bytes_done.min(build.bytes_total)),
+            human_bytes(build.bytes_total)
+        ));
+        let done = build.bytes_done as f64 / build.bytes_total as f64;
+        if (0.02..1.0).contains(&done) {
+            parts.push(format!("ETA {}", short_duration(build.elapsed.mul_f64((1.0 - done) / done))));
+        }
     }
     parts.join(" │ ")
 }
@@ -205,6 +246,31 @@ mod tests {
         assert_eq!(line, "⠋ 3.0 s │ 1,234,567 rows │ 3.0 MiB of 12.0 MiB read │ files 3/12 │ ETA 9 s");
         let line = render(1, Duration::from_millis(1500), &ScanProgress::default(), 0);
         assert_eq!(line, "⠙ 1.5 s");
+    }
+
+    #[test]
+    fn build_line_shows_files_bytes_and_eta() {
+        let mut build = IndexBuildProgress {
+            schema: "public".into(),
+            table: "events".into(),
+            index: "events_user".into(),
+            background: false,
+            files_total: 0,
+            files_done: 0,
+            bytes_total: 0,
+            bytes_done: 0,
+            elapsed: Duration::from_secs(1),
+        };
+        assert_eq!(
+            render_build(0, Duration::from_secs(2), &build),
+            "⠋ 2.0 s │ indexing public.events_user (events) │ listing files"
+        );
+        (build.files_total, build.files_done, build.bytes_total, build.bytes_done) = (1000, 250, 4 << 30, 1 << 30);
+        build.elapsed = Duration::from_secs(10);
+        assert_eq!(
+            render_build(2, Duration::from_secs(11), &build),
+            "⠹ 11.0 s │ indexing public.events_user (events) │ files 250/1000 │ 1.0 GiB of 4.0 GiB │ ETA 30 s"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The interactive shell in a real terminal (a pty driven by `expectrl`):
 //! prompt, multi-line statements, errors and "did you mean", Ctrl-C at the
 //! prompt and during a query, history across restarts, tab completion of
-//! tables and columns, the progress line, the pager, expanded display, the
+//! tables and columns, the progress line (of a query and of an index build),
+//! the pager, expanded display, the
 //! start-up file, `\q` and Ctrl-D.
 //!
 //! The binary must be built first (`cargo build --workspace`); see
@@ -202,6 +203,36 @@ fn progress_line_on_a_slow_query() {
     expect(&mut shell, " read │ files ");
     shell.send(ControlCode::EndOfText).unwrap();
     expect(&mut shell, "Error: query cancelled");
+    expect(&mut shell, "tarn> ");
+    shell.send_line("\\q").unwrap();
+    expect_exit_0(&mut shell);
+}
+
+#[test]
+fn progress_line_while_an_index_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    // Six files of 400 000 rows (42 MB), indexed in 4 KiB blocks one file at
+    // a time: a few seconds of work in a debug build.
+    for f in 0..6 {
+        let mut csv = String::from("x,y\n");
+        (0..400_000).for_each(|i| csv.push_str(&format!("{},name{i}\n", f * 400_000 + i)));
+        std::fs::write(dir.path().join(format!("part{f}.csv")), csv).unwrap();
+    }
+    let mut shell = spawn_shell(dir.path());
+    expect(&mut shell, "tarn> ");
+    shell.send_line("set tarn.index.block_size = 4096;").unwrap();
+    expect(&mut shell, "tarn> ");
+    shell.send_line("set tarn.index.build_concurrency = 1;").unwrap();
+    expect(&mut shell, "tarn> ");
+    shell.send_line(format!("create external table big stored as csv location '{}/';", dir.path().display())).unwrap();
+    expect(&mut shell, "tarn> ");
+    shell.send_line("create index big_x on big (x);").unwrap();
+    // After a second: the index, files done of total, bytes of total.
+    expect(&mut shell, "indexing public.big_x (big) │ ");
+    expect(&mut shell, "files ");
+    expect(&mut shell, "/6 │ ");
+    expect(&mut shell, "iB of ");
+    expect(&mut shell, "CREATE INDEX");
     expect(&mut shell, "tarn> ");
     shell.send_line("\\q").unwrap();
     expect_exit_0(&mut shell);

@@ -55,6 +55,12 @@ impl BlockingEngine {
         self.runtime.block_on(self.engine.execute_script(sql))
     }
 
+    /// Block until automatic index maintenance has nothing queued or running
+    /// (see [`Engine::wait_for_index_maintenance`]).
+    pub fn wait_for_index_maintenance(&self) {
+        self.runtime.block_on(self.engine.wait_for_index_maintenance())
+    }
+
     /// The async engine behind this one.
     pub fn engine(&self) -> &Engine {
         &self.engine

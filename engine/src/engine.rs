@@ -173,6 +173,7 @@ impl EngineBuilder {
         };
         let result_cache = Arc::new(ResultCache::new(CacheOptions::default().result_memory_limit));
         let bridge = Arc::new(Bridge::new(Arc::new(catalog), result_cache.clone())?);
+        bridge.indexes.maintenance().attach(&bridge);
         let counters = Arc::new(ScanCounters::default());
 
         let mut config = self
@@ -270,6 +271,40 @@ impl Engine {
     /// ```
     pub fn scan_counters(&self) -> ScanCountersSnapshot {
         self.inner.counters.snapshot()
+    }
+
+    /// Wait until automatic index maintenance has nothing queued or running:
+    /// every file that queries have seen and that an index did not cover is
+    /// then indexed (or recorded as failed in `tarn.indexes`). Returns at once
+    /// when nothing is pending. Useful in tests and tools; queries never need
+    /// it (files an index does not cover are read in full meanwhile).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("a.csv"), "id\n1\n2\n")?;
+    /// let engine = tarn::Engine::in_memory().await?;
+    /// engine.sql(&format!("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '{}/'", dir.path().display())).await?;
+    /// engine.sql("CREATE INDEX t_id ON t (id)").await?;
+    /// std::fs::write(dir.path().join("b.csv"), "id\n3\n")?;
+    /// // The query reads b.csv in full and has it indexed in the background.
+    /// engine.sql("SELECT * FROM t WHERE id = 3").await?.collect().await?;
+    /// engine.wait_for_index_maintenance().await;
+    /// let both = engine.sql("SELECT * FROM tarn.indexes WHERE file_count = 2").await?.collect().await?;
+    /// assert_eq!(both.num_rows(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_for_index_maintenance(&self) {
+        self.inner.bridge.indexes.maintenance().wait_idle().await
+    }
+
+    /// The index builds running now (`CREATE INDEX`, `REINDEX`, `REFRESH
+    /// TABLE`, automatic maintenance), with files and bytes done of those to
+    /// scan; the shell's progress line shows them.
+    pub fn index_builds(&self) -> Vec<crate::index::progress::IndexBuildProgress> {
+        self.inner.bridge.indexes.builds().snapshot()
     }
 
     /// The result cache's counters, memory use and what it did with the last

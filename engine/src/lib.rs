@@ -47,6 +47,7 @@ pub use blocking::BlockingEngine;
 pub use engine::{CATALOG_NAME, DEFAULT_SCHEMA, Engine, EngineBuilder, TableOptions};
 pub use error::{Error, Result};
 pub use index::IndexKind;
+pub use index::progress::IndexBuildProgress;
 pub use names::{CatalogNames, TableNames};
 pub use optimizer::index_pruning::{IndexPrunedExec, IndexPruningRule, PruningSummary};
 pub use provider::{LakeTable, SYSTEM_SCHEMA};

@@ -40,11 +40,25 @@ config_namespace! {
         /// Target false-positive rate of bloom indexes (smaller: bigger
         /// index, fewer blocks read in vain).
         pub bloom_false_positive_rate: f64, default = 0.001
+        /// Largest share of a unit's bytes that one column's bloom filter
+        /// may take: where the false-positive rate would need more (formats
+        /// that store a row in few bytes, like Parquet), the filter gets this
+        /// size (but at least 512 bytes) and a correspondingly higher rate.
+        /// Keeps index size near this share of the data.
+        pub bloom_max_size_ratio: f64, default = 0.048
         /// Most distinct values a `values` index keeps per unit; a unit with
         /// more is summarized by min/max only.
         pub values_limit: usize, default = 256
-        /// How many files are indexed at once.
+        /// How many files are indexed at once (`CREATE INDEX`, `REINDEX`,
+        /// `REFRESH TABLE`).
         pub build_concurrency: usize, default = 4
+        /// Index new and changed files automatically: when a query's scan
+        /// sees files an index does not cover, they are indexed in the
+        /// background (the query itself reads them in full, as always).
+        pub auto_maintain: bool, default = true
+        /// How many files automatic maintenance indexes at once (on one
+        /// background thread of its own, so queries keep the other cores).
+        pub maintenance_concurrency: usize, default = 1
     }
 }
 

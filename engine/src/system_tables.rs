@@ -156,6 +156,9 @@ impl SystemSchema {
 
     fn indexes(&self) -> Result<RecordBatch> {
         let i = self.bridge.catalog.list_indexes(None, None)?;
+        // What automatic maintenance knows (in this engine) of each index.
+        let maintenance = self.bridge.indexes.maintenance().status();
+        let status = |id: i64| maintenance.get(&id);
         batch(
             vec![
                 ("schema_name", DataType::Utf8, false),
@@ -170,6 +173,10 @@ impl SystemSchema {
                 ("sidecar", DataType::Utf8, true),
                 ("created_at", ts(), false),
                 ("built_at", ts(), false),
+                ("unindexed_files", DataType::UInt64, true),
+                ("maintenance", DataType::Utf8, false),
+                ("maintained_at", ts(), true),
+                ("maintenance_error", DataType::Utf8, true),
             ],
             vec![
                 strings(i.iter().map(|i| Some(i.def.schema.clone()))),
@@ -188,6 +195,17 @@ impl SystemSchema {
                 Arc::new(
                     TimestampMillisecondArray::from_iter_values(i.iter().map(|i| i.built_at_ms)).with_timezone("UTC"),
                 ),
+                Arc::new(UInt64Array::from_iter(i.iter().map(|i| status(i.id).and_then(|s| s.unindexed_files)))),
+                strings(i.iter().map(|i| {
+                    Some(if status(i.id).is_some_and(|s| s.running) { "running" } else { "idle" }.to_string())
+                })),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter(
+                        i.iter().map(|i| status(i.id).and_then(|s| s.maintained_at_ms)),
+                    )
+                    .with_timezone("UTC"),
+                ),
+                strings(i.iter().map(|i| status(i.id).and_then(|s| s.error.clone()))),
             ],
         )
     }

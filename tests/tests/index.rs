@@ -5,7 +5,13 @@
 //! - property tests: for random predicates over indexed and unindexed
 //!   columns, every table (CSV, NDJSON, Parquet) answers the same with and
 //!   without its indexes, also after files are added, changed and removed
-//!   (before and after REFRESH TABLE).
+//!   (while automatic maintenance indexes them in the background, and after
+//!   REFRESH TABLE);
+//! - automatic maintenance: new, changed and removed files are taken into
+//!   the index after a query sees them (`Engine::wait_for_index_maintenance`),
+//!   and then pruned; `tarn.index.auto_maintain = false`; a file that cannot
+//!   be indexed is reported in `tarn.indexes` and not retried;
+//! - a cancelled `CREATE INDEX` leaves no index behind.
 
 use std::path::Path;
 
@@ -238,4 +244,127 @@ fn same_results_with_and_without_indexes() {
     });
     let pruned = check_predicates(&runtime, &engine, "after REFRESH", 32);
     assert!(pruned > 10, "indexes pruned only {pruned} of 96 queries after REFRESH");
+}
+
+/// The user id of row `v` (see [`rows_sql`]).
+fn user_of(v: u64) -> u64 {
+    (v * 7919) % 20011
+}
+
+/// The `tarn.indexes` rows of table `t`: (index, file_count, unindexed_files, maintenance, error).
+async fn index_status(engine: &Engine, table: &str) -> Vec<String> {
+    let sql = format!(
+        "SELECT index_name, file_count, unindexed_files, maintenance, maintenance_error FROM tarn.indexes \
+         WHERE table_name = '{table}' ORDER BY index_name"
+    );
+    let batches = engine.sql(&sql).await.unwrap().collect().await.unwrap();
+    batches.to_pretty_string().unwrap().lines().filter(|l| l.contains(table)).map(|l| l.to_string()).collect()
+}
+
+/// EXPLAIN's `IndexPrunedExec` line, with and then without indexes the answers compared.
+async fn pruned_line(engine: &Engine, sql: &str) -> String {
+    let plan = rows(engine, &format!("EXPLAIN {sql}")).await;
+    let line = plan.iter().find(|l| l.contains("IndexPrunedExec")).cloned().unwrap_or_default();
+    let with = rows(engine, sql).await;
+    engine.sql("SET tarn.index.enabled = false").await.unwrap();
+    let without = rows(engine, sql).await;
+    engine.sql("SET tarn.index.enabled = true").await.unwrap();
+    assert_eq!(with, without, "{sql}");
+    line
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_changed_and_removed_files_are_maintained_automatically() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = lake(dir.path()).await;
+    for (table, format, ext) in FORMATS {
+        let folder = dir.path().join(table);
+        // A new file: the first query reads it in full and has it indexed.
+        copy(&engine, 6001, 7000, &folder.join(format!("c.{ext}")), format).await;
+        let sql = format!("SELECT ts FROM {table} WHERE user_id = {}", user_of(6500));
+        let line = pruned_line(&engine, &sql).await;
+        assert!(line.contains("of 2 indexed, 1 unindexed read in full"), "{table}: {line}");
+        engine.wait_for_index_maintenance().await;
+        let line = pruned_line(&engine, &sql).await;
+        assert!(line.contains("of 3 indexed") && !line.contains("unindexed"), "{table}: {line}");
+        assert!(rows(&engine, &sql).await.iter().any(|l| l.contains("| 6500 |")));
+        for status in index_status(&engine, table).await {
+            assert!(status.contains("| 3          | 0               | idle        |"), "{table}: {status}");
+        }
+
+        // A changed file: read in full (never pruned by its old entries) until re-indexed.
+        copy(&engine, 2001, 5000, &folder.join(format!("a.{ext}")), format).await;
+        let sql = format!("SELECT ts FROM {table} WHERE user_id = {}", user_of(2500));
+        let line = pruned_line(&engine, &sql).await;
+        assert!(line.contains("1 unindexed read in full"), "{table}: {line}");
+        engine.wait_for_index_maintenance().await;
+        let line = pruned_line(&engine, &sql).await;
+        assert!(line.contains("of 3 indexed") && !line.contains("unindexed"), "{table}: {line}");
+
+        // A removed file: its entries go.
+        std::fs::remove_file(folder.join(format!("b.{ext}"))).unwrap();
+        rows(&engine, &format!("SELECT count(*) FROM {table} WHERE ts > 0")).await;
+        engine.wait_for_index_maintenance().await;
+        for status in index_status(&engine, table).await {
+            assert!(status.contains("| 2          | 0               | idle        |"), "{table}: {status}");
+        }
+    }
+
+    // Switched off: a new file stays unindexed (and tarn.indexes says so).
+    engine.sql("SET tarn.index.auto_maintain = false").await.unwrap();
+    let folder = dir.path().join("ev_csv");
+    copy(&engine, 7001, 8000, &folder.join("d.csv"), "CSV").await;
+    let line = pruned_line(&engine, &format!("SELECT ts FROM ev_csv WHERE user_id = {}", user_of(7500))).await;
+    assert!(line.contains("1 unindexed read in full"), "{line}");
+    engine.wait_for_index_maintenance().await;
+    let status = index_status(&engine, "ev_csv").await;
+    assert!(status.iter().all(|s| s.contains("| 2          | 0 ")), "{status:?}");
+    engine.sql("SET tarn.index.auto_maintain = true").await.unwrap();
+    rows(&engine, "SELECT count(*) FROM ev_csv").await;
+    engine.wait_for_index_maintenance().await;
+    let status = index_status(&engine, "ev_csv").await;
+    assert!(status.iter().all(|s| s.contains("| 3          | 0 ")), "{status:?}");
+
+    // A file the user_id index cannot read (a user_id that is not a number):
+    // queries that do not decode user_id still work, maintenance reports the
+    // file and does not try it again, and the other indexes take it.
+    std::fs::write(folder.join("e.csv"), "user_id,kind,ts\nnot-a-number,buy,9001\n").unwrap();
+    let found = rows(&engine, "SELECT kind, ts FROM ev_csv WHERE kind = 'buy' AND ts > 9000").await;
+    assert!(found.iter().any(|l| l.contains("9001")), "{found:?}");
+    engine.wait_for_index_maintenance().await;
+    let status = index_status(&engine, "ev_csv").await;
+    let user = status.iter().find(|s| s.contains("ev_csv_user")).unwrap();
+    assert!(user.contains("| 3          | 1 ") && user.contains("e.csv"), "{status:?}");
+    let ts = status.iter().find(|s| s.contains("ev_csv_ts")).unwrap();
+    assert!(ts.contains("| 4          | 0 ") && !ts.contains("e.csv"), "{status:?}");
+    rows(&engine, "SELECT kind, ts FROM ev_csv WHERE kind = 'buy' AND ts > 9000").await;
+    engine.wait_for_index_maintenance().await;
+    assert_eq!(index_status(&engine, "ev_csv").await, status);
+}
+
+#[tokio::test]
+async fn a_cancelled_create_index_leaves_no_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::builder()
+        .catalog_path(dir.path().join("catalog.db"))
+        .setting("tarn.index.block_size", "4096")
+        .setting("tarn.index.build_concurrency", "1")
+        .build()
+        .await
+        .unwrap();
+    let folder = dir.path().join("big");
+    for (i, (from, to)) in [(1, 40_000), (40_001, 80_000)].into_iter().enumerate() {
+        copy(&engine, from, to, &folder.join(format!("{i}.csv")), "CSV").await;
+    }
+    engine.sql(&format!("CREATE EXTERNAL TABLE big STORED AS CSV LOCATION '{}/'", folder.display())).await.unwrap();
+    // Hundreds of 4 KiB blocks: far more than a millisecond of work.
+    let cancelled =
+        tokio::time::timeout(std::time::Duration::from_millis(1), engine.sql("CREATE INDEX big_user ON big (user_id)"))
+            .await;
+    assert!(cancelled.is_err(), "the build finished within a millisecond");
+    let indexes = engine.sql("SELECT * FROM tarn.indexes").await.unwrap().collect().await.unwrap();
+    assert_eq!(indexes.num_rows(), 0);
+    engine.sql("CREATE INDEX big_user ON big (user_id)").await.unwrap();
+    let indexes = engine.sql("SELECT * FROM tarn.indexes WHERE file_count = 2").await.unwrap().collect().await.unwrap();
+    assert_eq!(indexes.num_rows(), 1);
 }

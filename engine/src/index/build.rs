@@ -12,6 +12,8 @@
 //!
 //! Files are processed `concurrency` at a time; memory holds the summaries of
 //! those files and one batch per running scan, whatever the lake's size.
+//! Progress (files and bytes scanned of those to scan) is counted in a
+//! [`BuildTracker`] the shell's progress line reads.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -32,6 +34,7 @@ use tarn_catalog::{FileFormat, IndexedFile, TableDefinition};
 
 use super::IndexKind;
 use super::key::for_each_key;
+use super::progress::BuildTracker;
 use super::sidecar::{BLOOM_SEED, ColumnSummary, SidecarWriter, Unit};
 use crate::error::{Error, Result};
 use crate::provider::LakeTable;
@@ -42,8 +45,17 @@ pub(crate) struct BuildOptions {
     pub kind: IndexKind,
     pub block_size: u64,
     pub bloom_false_positive_rate: f64,
+    /// Largest share of a unit's bytes one column's bloom filter may take.
+    pub bloom_max_size_ratio: f64,
     pub values_limit: usize,
     pub concurrency: usize,
+    /// Automatic maintenance: a file that cannot be indexed is left out (and
+    /// reported in [`Built::failed`]) instead of failing the build, and
+    /// nothing is written when no file was added, changed or removed.
+    pub background: bool,
+    /// Files that failed to index before, by path: (size, modification time
+    /// in ms). Not tried again while they are unchanged.
+    pub known_failures: HashMap<String, (u64, i64)>,
 }
 
 /// What a build produced.
@@ -54,6 +66,9 @@ pub(crate) struct Built {
     pub files: Vec<IndexedFile>,
     /// Files scanned by this build (the others were carried over).
     pub scanned: usize,
+    /// Files left out because they could not be indexed (background builds
+    /// only), with the error.
+    pub failed: Vec<(IndexedFile, String)>,
 }
 
 /// A previous build whose entries for unchanged files are carried over.
@@ -91,16 +106,24 @@ pub(crate) fn file_scan(plan: &Arc<dyn ExecutionPlan>) -> Option<FileScanConfig>
     found
 }
 
-/// Build (or incrementally rebuild) the sidecar of one index.
+/// What to build, and where.
+pub(crate) struct BuildTarget<'a> {
+    pub table: &'a LakeTable,
+    pub index_id: i64,
+    pub columns: &'a [String],
+    pub dir: &'a Path,
+}
+
+/// Build (or incrementally rebuild) the sidecar of one index. `None` when
+/// `options.background` and nothing changed since `previous`.
 pub(crate) async fn build(
     state: &SessionState,
-    table: &LakeTable,
-    index_id: i64,
-    columns: &[String],
-    dir: &Path,
+    target: BuildTarget<'_>,
     options: &BuildOptions,
     previous: Option<Previous<'_>>,
-) -> Result<Built> {
+    tracker: &BuildTracker,
+) -> Result<Option<Built>> {
+    let BuildTarget { table, index_id, columns, dir } = target;
     let schema = table.schema();
     let projection = columns
         .iter()
@@ -114,9 +137,10 @@ pub(crate) async fn build(
     let total = files.len();
     log::info!("indexing {total} files of {}.{}", table.definition().schema, table.definition().name);
 
-    let mut writer = SidecarWriter::create(dir, index_id, options.kind, columns)?;
     let mut indexed = Vec::with_capacity(total);
+    let mut carried_units = Vec::new();
     let mut to_scan = Vec::new();
+    let mut known_failures = 0;
     for file in files {
         let path = crate::lake::store_path(&config.object_store_url, &file.object_meta.location);
         let identity = IndexedFile {
@@ -134,28 +158,57 @@ pub(crate) async fn build(
                 identity.last_modified_ms.unwrap_or_default(),
                 identity.etag.as_deref(),
             );
-            same.then(|| p.units.get(&path)).flatten()
+            // A file with no rows has no units in the sidecar.
+            same.then(|| p.units.get(&path).map(Vec::as_slice).unwrap_or(&[]))
         });
+        let failed_before = options
+            .known_failures
+            .get(&path)
+            .is_some_and(|(size, modified)| *size == identity.size && Some(*modified) == identity.last_modified_ms);
         match carried {
             Some(units) => {
-                writer.write_file(&path, units)?;
+                carried_units.push(units);
                 indexed.push(IndexedFile { units: units.len() as u64, ..identity });
             }
+            None if failed_before => known_failures += 1,
             None => to_scan.push((file, identity)),
         }
     }
+    let unchanged = previous.as_ref().is_some_and(|p| p.files.len() == indexed.len());
+    if options.background && to_scan.is_empty() && unchanged {
+        return Ok(None);
+    }
+    if known_failures > 0 {
+        log::info!("{known_failures} files that failed to index before are unchanged: not tried again");
+    }
+    let mut writer = SidecarWriter::create(dir, index_id, options.kind, columns)?;
+    for (file, units) in indexed.iter().zip(carried_units) {
+        writer.write_file(&file.path, units)?;
+    }
     let scanned = to_scan.len();
+    tracker.set_total(scanned as u64, to_scan.iter().map(|(f, _)| f.object_meta.size).sum());
     let config = &config;
     let store = &store;
     let mut results = futures::stream::iter(to_scan)
         .map(|(file, identity)| async move {
-            let units = index_file(state, config, store, file, &identity.path, blocks, options).await?;
-            Ok::<_, Error>((identity, units))
+            let units = index_file(state, config, store, file, &identity.path, blocks, options, tracker).await;
+            (identity, units)
         })
         .buffered(options.concurrency.max(1));
     let mut done = 0usize;
-    while let Some((identity, units)) = results.try_next().await? {
+    let mut failed = Vec::new();
+    while let Some((identity, units)) = results.next().await {
+        let units = match units {
+            Ok(units) => units,
+            Err(e) if options.background => {
+                log::warn!("index maintenance: cannot index '{}': {e}", identity.path);
+                failed.push((identity, e.to_string()));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         writer.write_file(&identity.path, &units)?;
+        tracker.file_done(identity.size.saturating_sub(units.iter().map(|u| u.bytes).sum()));
         indexed.push(IndexedFile { units: units.len() as u64, ..identity });
         done += 1;
         if done.is_multiple_of(100) || done == scanned {
@@ -163,10 +216,11 @@ pub(crate) async fn build(
         }
     }
     let (sidecar, sidecar_bytes) = writer.finish()?;
-    Ok(Built { sidecar, sidecar_bytes, files: indexed, scanned })
+    Ok(Some(Built { sidecar, sidecar_bytes, files: indexed, scanned, failed }))
 }
 
 /// The units of one file and their summaries.
+#[allow(clippy::too_many_arguments)]
 async fn index_file(
     state: &SessionState,
     config: &FileScanConfig,
@@ -175,6 +229,7 @@ async fn index_file(
     path: &str,
     blocks: bool,
     options: &BuildOptions,
+    tracker: &BuildTracker,
 ) -> Result<Vec<Unit>> {
     let size = file.object_meta.size;
     let mut plans: Vec<PlannedUnit> = Vec::new();
@@ -222,12 +277,13 @@ async fn index_file(
                 acc.add(array)?;
             }
         }
+        tracker.add_bytes(bytes);
         units.push(Unit {
             row_group,
             range,
             bytes,
             rows,
-            columns: accs.into_iter().map(|a| a.finish(options)).collect(),
+            columns: accs.into_iter().map(|a| a.finish(options, bytes)).collect(),
         });
     }
     Ok(units)
@@ -294,10 +350,23 @@ impl ColumnAccumulator {
         Ok(())
     }
 
-    fn finish(self, options: &BuildOptions) -> ColumnSummary {
+    /// The summary of a unit of `unit_bytes` bytes. The bloom filter gets the
+    /// configured false-positive rate unless that would make it larger than
+    /// `bloom_max_size_ratio` of the unit (formats that store rows compactly,
+    /// like Parquet) and than 512 bytes: then it gets that many bits, and a
+    /// higher rate.
+    fn finish(self, options: &BuildOptions, unit_bytes: u64) -> ColumnSummary {
         let bloom = self.hashes.map(|hashes| {
             let rate = options.bloom_false_positive_rate.clamp(1e-9, 0.5);
-            let mut filter = BloomFilter::with_false_pos(rate).seed(&BLOOM_SEED).expected_items(hashes.len().max(1));
+            let items = hashes.len().max(1);
+            let wanted = BloomFilter::with_false_pos(rate).seed(&BLOOM_SEED).expected_items(items);
+            // Never below 512 bytes: small units keep precise filters (their size is no concern).
+            let cap = ((unit_bytes as f64 * 8.0 * options.bloom_max_size_ratio.clamp(0.0, 1.0)) as usize).max(4096);
+            let mut filter = if wanted.num_bits() > cap {
+                BloomFilter::with_num_bits(cap).seed(&BLOOM_SEED).expected_items(items)
+            } else {
+                wanted
+            };
             for h in hashes {
                 filter.insert_hash(h);
             }
@@ -305,5 +374,45 @@ impl ColumnAccumulator {
         });
         let values = self.values.filter(|v| v.len() <= options.values_limit);
         ColumnSummary { min: self.min, max: self.max, nulls: self.nulls, bloom, values }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Int64Array};
+
+    fn options() -> BuildOptions {
+        BuildOptions {
+            kind: IndexKind::Bloom,
+            block_size: 1 << 20,
+            bloom_false_positive_rate: 0.001,
+            bloom_max_size_ratio: 0.048,
+            values_limit: 256,
+            concurrency: 1,
+            background: false,
+            known_failures: HashMap::new(),
+        }
+    }
+
+    /// The bloom filter of 10,000 distinct keys in a unit of `unit_bytes` bytes: its size in bits.
+    fn bloom_bits(unit_bytes: u64) -> usize {
+        let options = options();
+        let mut acc = ColumnAccumulator::new(&options);
+        let keys: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10_000));
+        acc.add(&keys).unwrap_or_else(|e| unreachable!("{e}"));
+        acc.finish(&options, unit_bytes).bloom.map_or(0, |b| b.num_bits())
+    }
+
+    #[test]
+    fn bloom_filters_are_capped_at_a_share_of_their_unit() {
+        // A large unit (CSV-like, 1 MiB): the configured rate decides, about 14 bits a key.
+        let uncapped = bloom_bits(1 << 20);
+        assert!((130_000..=170_000).contains(&uncapped), "{uncapped}");
+        // A compact unit (Parquet-like, 250 KB): 4.8 % of its bytes, 96,000 bits.
+        let capped = bloom_bits(250_000);
+        assert!(capped <= 96_000 && capped > 90_000, "{capped}");
+        // A tiny unit: never below 512 bytes.
+        assert!(bloom_bits(1_000) >= 4096);
     }
 }

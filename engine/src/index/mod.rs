@@ -1,15 +1,19 @@
 //! Secondary indexes on lake files: what an index is ([`IndexKind`]), where
 //! its data lives ([`IndexRegistry`]: the sidecar directory beside the
 //! catalog, and a cache of loaded sidecars keyed by the catalog generation),
-//! how it is built (`build.rs`) and how it decides that a unit of a file
-//! cannot hold rows matching a predicate (`predicate.rs`). The statements
+//! how it is built (`build.rs`, with progress in `progress.rs`), how it is
+//! kept up to date in the background (`maintenance.rs`) and how it decides
+//! that a unit of a file cannot hold rows matching a predicate
+//! (`predicate.rs`). The statements
 //! (`CREATE INDEX`, `DROP INDEX`, `REINDEX`, `SHOW INDEXES`) run in
 //! `engine.rs`; the pruning itself is the physical optimizer rule
 //! `optimizer::index_pruning::IndexPruningRule`.
 
 pub(crate) mod build;
 pub(crate) mod key;
+pub(crate) mod maintenance;
 pub(crate) mod predicate;
+pub(crate) mod progress;
 pub(crate) mod sidecar;
 pub(crate) mod statements;
 
@@ -85,6 +89,8 @@ pub(crate) struct IndexRegistry {
     dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
     cache: parking_lot::Mutex<RegistryCache>,
+    builds: progress::BuildProgressRegistry,
+    maintenance: Arc<maintenance::Maintenance>,
 }
 
 impl IndexRegistry {
@@ -103,7 +109,24 @@ impl IndexRegistry {
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
-        Ok(Self { catalog, dir, _temp: temp, cache: Default::default() })
+        Ok(Self {
+            catalog,
+            dir,
+            _temp: temp,
+            cache: Default::default(),
+            builds: Default::default(),
+            maintenance: Default::default(),
+        })
+    }
+
+    /// The index builds running now.
+    pub(crate) fn builds(&self) -> &progress::BuildProgressRegistry {
+        &self.builds
+    }
+
+    /// Automatic maintenance of this engine's indexes.
+    pub(crate) fn maintenance(&self) -> &Arc<maintenance::Maintenance> {
+        &self.maintenance
     }
 
     /// The directory of sidecar files.

@@ -18,6 +18,12 @@
 //! The rewritten scan is wrapped in an [`IndexPrunedExec`], which EXPLAIN
 //! shows with the indexes used and what they pruned, and whose
 //! `bytes_skipped` metric EXPLAIN ANALYZE reports.
+//!
+//! The rule is also where automatic maintenance starts: every scan of an
+//! indexed table (with or without predicates) tells the engine's
+//! `index::maintenance::Maintenance` which files each index does not cover
+//! and whether covered files are gone; it indexes them in the background
+//! (`tarn.index.auto_maintain`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -43,6 +49,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
 
+use crate::index::maintenance::ListedFile;
 use crate::index::predicate::{ColumnResolver, may_match, mentions_indexed};
 use crate::index::sidecar::Unit;
 use crate::index::{IndexRegistry, LoadedIndex, same_file};
@@ -100,9 +107,10 @@ impl IndexPruningRule {
         &self,
         plan: Arc<dyn ExecutionPlan>,
         predicates: Vec<Arc<dyn PhysicalExpr>>,
+        mode: Mode,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         if let Some(exec) = plan.downcast_ref::<DataSourceExec>() {
-            return Ok(self.prune(exec, &predicates).unwrap_or(plan));
+            return Ok(self.prune(exec, &predicates, mode).unwrap_or(plan));
         }
         let inherited = if let Some(filter) = plan.downcast_ref::<FilterExec>() {
             let mut p = vec![filter.predicate().clone()];
@@ -124,7 +132,7 @@ impl IndexPruningRule {
         let mut changed = false;
         let mut new_children = Vec::with_capacity(children.len());
         for child in children {
-            let new = self.rewrite(child.clone(), inherited.clone())?;
+            let new = self.rewrite(child.clone(), inherited.clone(), mode)?;
             changed |= !Arc::ptr_eq(&new, &child);
             new_children.push(new);
         }
@@ -135,10 +143,21 @@ impl IndexPruningRule {
     }
 
     /// The pruned replacement of a scan, if an index pruned anything.
-    fn prune(&self, exec: &DataSourceExec, predicates: &[Arc<dyn PhysicalExpr>]) -> Option<Arc<dyn ExecutionPlan>> {
+    fn prune(
+        &self,
+        exec: &DataSourceExec,
+        predicates: &[Arc<dyn PhysicalExpr>],
+        mode: Mode,
+    ) -> Option<Arc<dyn ExecutionPlan>> {
         let config = exec.data_source().downcast_ref::<FileScanConfig>()?;
         let table_id =
             config.file_groups.iter().flat_map(|g| g.files()).find_map(|f| f.extensions.get::<ScanOrigin>())?.table_id;
+        if mode.maintain {
+            self.request_maintenance(config, table_id);
+        }
+        if !mode.prune {
+            return None;
+        }
         // Predicates over the scan's output, and the source's own over the table schema.
         let table_schema = config.file_source().table_schema().table_schema().clone();
         let output = output_columns(config, &table_schema);
@@ -214,13 +233,62 @@ impl IndexPruningRule {
     }
 }
 
+impl IndexPruningRule {
+    /// Tell maintenance which files of this scan each index of the table does
+    /// not cover, and whether covered files are missing from it. Missing
+    /// files mean removed ones only when the scan lists the whole table: no
+    /// partition columns (whose filters prune the listing) and no limit
+    /// (which may stop the listing early).
+    fn request_maintenance(&self, config: &FileScanConfig, table_id: i64) {
+        let indexes = match self.registry.indexes_for_table(table_id) {
+            Ok(indexes) if !indexes.is_empty() => indexes,
+            Ok(_) => return,
+            Err(e) => {
+                log::warn!("indexes of table {table_id} not maintained: {e}");
+                return;
+            }
+        };
+        let mut files: HashMap<String, &PartitionedFile> = HashMap::new();
+        for file in config.file_groups.iter().flat_map(|g| g.files()) {
+            files.entry(crate::lake::store_path(&config.object_store_url, &file.object_meta.location)).or_insert(file);
+        }
+        let whole_table = config.limit.is_none() && config.table_partition_cols().is_empty();
+        for index in indexes.iter() {
+            let mut uncovered = Vec::new();
+            let mut covered = 0;
+            for (path, file) in &files {
+                let meta = &file.object_meta;
+                let last_modified_ms = meta.last_modified.timestamp_millis();
+                match index.files.get(path) {
+                    Some(indexed) if same_file(indexed, meta.size, last_modified_ms, meta.e_tag.as_deref()) => {
+                        covered += 1
+                    }
+                    _ => uncovered.push(ListedFile { path: path.clone(), size: meta.size, last_modified_ms }),
+                }
+            }
+            let removed = whole_table && covered < index.files.len();
+            self.registry.maintenance().request(table_id, index.entry.id, &uncovered, removed);
+        }
+    }
+}
+
+/// What the rule does in a session: prune (`tarn.index.enabled`), start
+/// maintenance (`tarn.index.auto_maintain`).
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    prune: bool,
+    maintain: bool,
+}
+
 impl PhysicalOptimizerRule for IndexPruningRule {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
-        let enabled = config.extensions.get::<TarnSettings>().is_none_or(|s| s.0.index.enabled);
-        if !enabled {
+        let settings = config.extensions.get::<TarnSettings>().map(|s| &s.0.index);
+        let mode =
+            Mode { prune: settings.is_none_or(|s| s.enabled), maintain: settings.is_some_and(|s| s.auto_maintain) };
+        if !mode.prune && !mode.maintain {
             return Ok(plan);
         }
-        self.rewrite(plan, Vec::new())
+        self.rewrite(plan, Vec::new(), mode)
     }
 
     fn name(&self) -> &str {

@@ -1,0 +1,2 @@
+-- Lookup of five users over the events lake's csv files (29 rows; benches/events/README.md).
+SELECT * FROM ev_csv WHERE user_id IN (1973567, 598633, 4359151, 970784, 3739204);
