@@ -171,7 +171,8 @@ impl EngineBuilder {
             }
             None => Catalog::open_in_memory()?,
         };
-        let result_cache = Arc::new(ResultCache::new(CacheOptions::default().result_memory_limit));
+        let result_cache =
+            Arc::new(ResultCache::new(CacheOptions::default().result_memory_limit, self.catalog_path.as_deref()));
         let bridge = Arc::new(Bridge::new(Arc::new(catalog), result_cache.clone())?);
         let counters = Arc::new(ScanCounters::default());
 

@@ -70,6 +70,15 @@ config_namespace! {
         /// not recorded again until its files change. Sub-plan entries share
         /// `tarn.cache.result_memory_limit` with whole results.
         pub subplan_max_bytes: usize, default = 32 * 1024 * 1024
+        /// Also write cached results (whole and sub-plan) as Arrow IPC files
+        /// to `<catalog file>.cache/`, so a new process over unchanged files
+        /// is served from them. Off by default: it writes every stored
+        /// result to disk beside the catalog. No effect for an in-memory
+        /// catalog.
+        pub disk: bool, default = false
+        /// Bytes the on-disk tier may take; least recently used files are
+        /// deleted beyond it.
+        pub disk_limit: u64, default = 1024 * 1024 * 1024
     }
 }
 

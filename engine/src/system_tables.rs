@@ -253,6 +253,9 @@ impl SystemSchema {
                 ("subplan_misses", DataType::UInt64, false),
                 ("subplan_stores", DataType::UInt64, false),
                 ("subplan_abandoned", DataType::UInt64, false),
+                ("disk_hits", DataType::UInt64, false),
+                ("disk_entries", DataType::UInt64, false),
+                ("disk_bytes", DataType::UInt64, false),
                 ("last_outcome", DataType::Utf8, true),
             ],
             vec![
@@ -270,6 +273,9 @@ impl SystemSchema {
                 u(s.subplan_misses),
                 u(s.subplan_stores),
                 u(s.subplan_abandoned),
+                u(s.disk_hits),
+                u(s.disk_entries),
+                u(s.disk_bytes),
                 strings(std::iter::once(s.last_outcome.map(|o| o.to_string()))),
             ],
         )

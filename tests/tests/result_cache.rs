@@ -421,3 +421,110 @@ async fn sub_plans_with_volatile_functions_or_switched_off_are_not_cached() {
     let status = lake.engine.cache_status();
     assert_eq!((status.subplan_stores, status.subplan_misses), (0, 0), "{status:?}");
 }
+
+// The on-disk tier.
+
+/// A new engine on the lake's catalog with the on-disk tier on.
+async fn reopened(lake: &Lake) -> Engine {
+    Engine::builder().catalog_path(lake.root.join("lake.db")).setting("tarn.cache.disk", "true").build().await.unwrap()
+}
+
+fn disk_files(lake: &Lake) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(lake.root.join("lake.db.cache"))
+        .map(|dir| dir.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn the_disk_tier_serves_a_new_process_and_never_a_changed_file() {
+    let lake = lake_with(&[("tarn.cache.disk", "true")]).await;
+    let first = run(&lake.engine, SUM).await;
+    assert_eq!(disk_files(&lake).len(), 2, "the query and its aggregation: {:?}", disk_files(&lake));
+
+    // A new process over unchanged files: served from disk, no data read.
+    let engine = reopened(&lake).await;
+    let before = engine.scan_counters();
+    let result = engine.sql(SUM).await.unwrap();
+    assert_eq!(result.physical_plan().unwrap().name(), "ResultCacheExec");
+    assert_eq!(result.collect().await.unwrap().to_pretty_string().unwrap(), first);
+    assert_eq!((engine.scan_counters() - before).bytes_read, 0);
+    assert_eq!((engine.cache_status().disk_hits, engine.cache_status().hits), (1, 1));
+    drop(engine);
+
+    // The file changes: a new process computes the new answer, and the
+    // files of the old snapshot are gone.
+    let old = disk_files(&lake);
+    write_csv(&lake.root.join("t/a.csv"), 0..20);
+    let engine = reopened(&lake).await;
+    let changed = run(&engine, SUM).await;
+    assert_ne!(changed, first);
+    assert_eq!(changed, uncached(&lake, SUM).await);
+    assert_eq!(engine.cache_status().disk_hits, 0);
+    let new = disk_files(&lake);
+    assert!(old.iter().all(|f| !new.contains(f)), "{old:?} {new:?}");
+    assert_eq!(new.len(), 2, "{new:?}");
+
+    // Off: the tier is neither read nor written.
+    let engine = Engine::builder().catalog_path(lake.root.join("lake.db")).build().await.unwrap();
+    run(&engine, SUM).await;
+    assert_eq!(engine.cache_status().disk_hits, 0);
+}
+
+#[tokio::test]
+async fn a_sub_result_on_disk_serves_another_query_in_a_new_process() {
+    let lake = lake_with(&[("tarn.cache.disk", "true")]).await;
+    run(&lake.engine, &dashboard(0)).await;
+    let engine = reopened(&lake).await;
+    let explain = run(&engine, &format!("EXPLAIN {}", dashboard(120))).await;
+    assert!(!explain.contains("sub-plan served"), "EXPLAIN reads the memory tier only: {explain}");
+    let before = engine.scan_counters();
+    assert_eq!(run(&engine, &dashboard(120)).await, uncached(&lake, &dashboard(120)).await);
+    assert_eq!((engine.scan_counters() - before).bytes_read, 0);
+    let status = engine.cache_status();
+    assert_eq!((status.disk_hits, status.subplan_hits, status.hits), (1, 1, 0), "{status:?}");
+}
+
+#[tokio::test]
+async fn corrupt_disk_entries_are_ignored_and_replaced() {
+    let lake = lake_with(&[("tarn.cache.disk", "true"), ("tarn.cache.subplans", "false")]).await;
+    let first = run(&lake.engine, SUM).await;
+    let files = disk_files(&lake);
+    assert_eq!(files.len(), 1);
+    let bytes = std::fs::read(&files[0]).unwrap();
+    std::fs::write(&files[0], &bytes[..bytes.len() / 2]).unwrap();
+    let engine = reopened(&lake).await;
+    engine.sql("SET tarn.cache.subplans = false").await.unwrap();
+    assert_eq!(run(&engine, SUM).await, first);
+    assert_eq!(engine.cache_status().disk_hits, 0);
+    // Rewritten whole by the run that missed, and read by the next process.
+    let engine = reopened(&lake).await;
+    engine.sql("SET tarn.cache.subplans = false").await.unwrap();
+    assert_eq!(run(&engine, SUM).await, first);
+    assert_eq!(engine.cache_status().disk_hits, 1);
+    // A file that is not an entry at all is ignored too.
+    std::fs::write(&disk_files(&lake)[0], b"not arrow").unwrap();
+    let engine = reopened(&lake).await;
+    assert_eq!(run(&engine, SUM).await, first);
+}
+
+#[tokio::test]
+async fn the_disk_tier_stays_within_its_bound() {
+    let lake = lake_with(&[("tarn.cache.disk", "true"), ("tarn.cache.subplans", "false")]).await;
+    run(&lake.engine, SUM).await;
+    let one: u64 = disk_files(&lake).iter().map(|f| std::fs::metadata(f).unwrap().len()).sum();
+    lake.engine.sql(&format!("SET tarn.cache.disk_limit = {}", one * 2 + one / 2)).await.unwrap();
+    for filter in 1..6 {
+        run(
+            &lake.engine,
+            &format!("SELECT grp, sum(amount) AS s FROM t WHERE id > {filter} GROUP BY grp ORDER BY grp"),
+        )
+        .await;
+        let status = lake.engine.cache_status();
+        assert!(status.disk_bytes <= one * 2 + one / 2, "{status:?}");
+    }
+    assert_eq!(lake.engine.cache_status().disk_entries, 2);
+    lake.engine.clear_cache();
+    assert_eq!(lake.engine.cache_status().disk_entries, 0);
+}

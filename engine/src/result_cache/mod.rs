@@ -11,6 +11,7 @@
 //! stored). Entries of a plan whose files changed are dropped when the
 //! change is seen. How it hooks into planning is in [`planner`].
 
+mod disk;
 mod exec;
 mod key;
 mod planner;
@@ -152,6 +153,13 @@ pub struct ResultCacheStatus {
     pub subplan_misses: u64,
     /// Sub-plan results stored.
     pub subplan_stores: u64,
+    /// Entries loaded from the on-disk tier (`tarn.cache.disk`) on a
+    /// memory miss (counted in `hits` or `subplan_hits` too).
+    pub disk_hits: u64,
+    /// Entry files in the on-disk tier.
+    pub disk_entries: u64,
+    /// Bytes of the entry files in the on-disk tier.
+    pub disk_bytes: u64,
     /// Sub-plan results not stored because they grew past
     /// `tarn.cache.subplan_max_bytes` (the sub-plan is then not recorded
     /// again until its files change).
@@ -192,6 +200,9 @@ struct State {
     subplan_misses: u64,
     subplan_stores: u64,
     subplan_abandoned: u64,
+    disk_hits: u64,
+    /// `tarn.cache.disk_limit` when `tarn.cache.disk` is on.
+    disk_limit: Option<u64>,
     /// Key texts of sub-plans whose result outgrew the per-entry bound;
     /// front = oldest.
     abandoned: LinkedHashMap<String, ()>,
@@ -205,6 +216,7 @@ const ABANDONED_KEYS: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct ResultCache {
     state: Mutex<State>,
+    disk: disk::DiskTier,
 }
 
 /// The text a key is stored under: plan, then every file stamp.
@@ -222,14 +234,19 @@ fn key_text(key: &ResultKey) -> String {
 }
 
 impl ResultCache {
-    pub(crate) fn new(limit: usize) -> Self {
-        Self { state: Mutex::new(State { limit, next_id: 1, ..State::default() }) }
+    /// A cache bounded to `limit` bytes in memory, whose on-disk tier (when
+    /// switched on) lives beside the catalog file `catalog` (none for an
+    /// in-memory catalog).
+    pub(crate) fn new(limit: usize, catalog: Option<&std::path::Path>) -> Self {
+        Self { state: Mutex::new(State { limit, next_id: 1, ..State::default() }), disk: disk::DiskTier::new(catalog) }
     }
 
-    /// Apply the memory limit in force, evicting as needed.
-    pub(crate) fn set_limit(&self, limit: usize) {
+    /// Apply the memory limit in force, evicting as needed, and the on-disk
+    /// tier's bound (`None`: the tier is off).
+    pub(crate) fn configure(&self, limit: usize, disk_limit: Option<u64>) {
         let mut state = self.state.lock();
         state.limit = limit;
+        state.disk_limit = disk_limit;
         state.evict_to(limit);
     }
 
@@ -239,20 +256,28 @@ impl ResultCache {
     /// records why it missed.
     pub(crate) fn lookup(&self, key: &ResultKey, kind: EntryKind) -> Option<Arc<CachedResult>> {
         let text = key_text(key);
-        let mut state = self.state.lock();
-        if let Some(slot) = state.entries.to_back(&text) {
-            slot.hits += 1;
-            slot.last_hit_at = Some(SystemTime::now());
-            let result = slot.result.clone();
-            match kind {
-                EntryKind::Query => {
-                    state.hits += 1;
-                    state.last_outcome = Some(CacheOutcome::Hit { entry: result.id });
-                }
-                EntryKind::SubPlan => state.subplan_hits += 1,
+        let disk_limit = {
+            let mut state = self.state.lock();
+            if let Some(result) = state.hit(&text, kind) {
+                return Some(result);
             }
-            return Some(result);
+            state.disk_limit
+        };
+        if disk_limit.is_some()
+            && let Some(entry) = self.disk.load(&key.plan, &text)
+            && entry.kind == kind
+        {
+            let bytes = entry.bytes + 2 * text.len();
+            let mut state = self.state.lock();
+            if bytes <= state.limit {
+                state.insert(text.clone(), kind, key.clone(), entry.schema, entry.partitions, bytes);
+                state.disk_hits += 1;
+                if let Some(result) = state.hit(&text, kind) {
+                    return Some(result);
+                }
+            }
         }
+        let mut state = self.state.lock();
         let mut reason = None;
         let stale: Vec<String> = state
             .entries
@@ -336,24 +361,19 @@ impl ResultCache {
             }
             return;
         }
-        if let Some(old) = state.entries.remove(&text) {
-            state.bytes = state.bytes.saturating_sub(old.result.bytes);
-        }
-        let limit = state.limit - bytes;
-        state.evict_to(limit);
-        let id = state.next_id;
-        state.next_id += 1;
-        let rows = partitions.iter().flatten().map(|b| b.num_rows() as u64).sum();
-        let result =
-            Arc::new(CachedResult { id, kind, schema, partitions, rows, bytes, key, created_at: SystemTime::now() });
-        state.entries.insert(text, Slot { result, hits: 0, last_hit_at: None });
-        state.bytes += bytes;
+        let disk_limit = state.disk_limit;
+        let written = disk_limit.map(|_| (key.plan.clone(), schema.clone(), partitions.clone()));
+        let id = state.insert(text.clone(), kind, key, schema, partitions, bytes);
         match kind {
             EntryKind::Query => {
                 state.stores += 1;
                 state.last_outcome = Some(CacheOutcome::Stored { entry: id, reason });
             }
             EntryKind::SubPlan => state.subplan_stores += 1,
+        }
+        drop(state);
+        if let (Some(limit), Some((plan, schema, partitions))) = (disk_limit, written) {
+            self.disk.write(&plan, &text, kind, &schema, &partitions, limit);
         }
     }
 
@@ -379,9 +399,12 @@ impl ResultCache {
         state.entries.clear();
         state.abandoned.clear();
         state.bytes = 0;
+        drop(state);
+        self.disk.clear();
     }
 
     pub(crate) fn status(&self, enabled: bool) -> ResultCacheStatus {
+        let (disk_bytes, disk_entries) = self.disk.usage();
         let state = self.state.lock();
         ResultCacheStatus {
             enabled,
@@ -398,6 +421,9 @@ impl ResultCache {
             subplan_misses: state.subplan_misses,
             subplan_stores: state.subplan_stores,
             subplan_abandoned: state.subplan_abandoned,
+            disk_hits: state.disk_hits,
+            disk_entries,
+            disk_bytes,
             last_outcome: state.last_outcome.clone(),
         }
     }
@@ -435,6 +461,47 @@ impl ResultCache {
 }
 
 impl State {
+    /// Serve `text` from memory, counting the hit.
+    fn hit(&mut self, text: &str, kind: EntryKind) -> Option<Arc<CachedResult>> {
+        let slot = self.entries.to_back(text)?;
+        slot.hits += 1;
+        slot.last_hit_at = Some(SystemTime::now());
+        let result = slot.result.clone();
+        match kind {
+            EntryKind::Query => {
+                self.hits += 1;
+                self.last_outcome = Some(CacheOutcome::Hit { entry: result.id });
+            }
+            EntryKind::SubPlan => self.subplan_hits += 1,
+        }
+        Some(result)
+    }
+
+    /// Add an entry of `bytes` (at most the limit), evicting as needed;
+    /// returns its number.
+    fn insert(
+        &mut self,
+        text: String,
+        kind: EntryKind,
+        key: ResultKey,
+        schema: SchemaRef,
+        partitions: Vec<Vec<RecordBatch>>,
+        bytes: usize,
+    ) -> u64 {
+        if let Some(old) = self.entries.remove(&text) {
+            self.bytes = self.bytes.saturating_sub(old.result.bytes);
+        }
+        self.evict_to(self.limit.saturating_sub(bytes));
+        let id = self.next_id;
+        self.next_id += 1;
+        let rows = partitions.iter().flatten().map(|b| b.num_rows() as u64).sum();
+        let result =
+            Arc::new(CachedResult { id, kind, schema, partitions, rows, bytes, key, created_at: SystemTime::now() });
+        self.entries.insert(text, Slot { result, hits: 0, last_hit_at: None });
+        self.bytes += bytes;
+        id
+    }
+
     fn evict_to(&mut self, limit: usize) {
         while self.bytes > limit {
             let Some((_, slot)) = self.entries.pop_front() else { break };
@@ -472,7 +539,7 @@ mod tests {
 
     #[test]
     fn hit_only_with_the_same_files_and_stale_entries_are_dropped() {
-        let cache = ResultCache::new(1 << 20);
+        let cache = ResultCache::new(1 << 20, None);
         assert!(cache.lookup(&key("p", 1), EntryKind::Query).is_none());
         let (schema, batches, bytes) = batch(10);
         cache.store(EntryKind::Query, key("p", 1), schema, vec![batches], bytes);
@@ -489,7 +556,7 @@ mod tests {
     fn stays_within_its_memory_limit_evicting_the_least_recently_used() {
         let (schema, batches, bytes) = batch(1000);
         let per_entry = bytes + 2 * key_text(&key("p0", 1)).len();
-        let cache = ResultCache::new(per_entry * 2 + per_entry / 2);
+        let cache = ResultCache::new(per_entry * 2 + per_entry / 2, None);
         for i in 0..3 {
             cache.store(EntryKind::Query, key(&format!("p{i}"), 1), schema.clone(), vec![batches.clone()], bytes);
             if i == 1 {
@@ -501,7 +568,7 @@ mod tests {
         assert_eq!((status.entries, status.evictions), (2, 1));
         assert!(status.bytes <= status.memory_limit);
         assert!(cache.peek(&key("p0", 1)).is_some() && cache.peek(&key("p1", 1)).is_none());
-        cache.set_limit(per_entry);
+        cache.configure(per_entry, None);
         assert_eq!(cache.status(true).entries, 1);
         cache.store(EntryKind::Query, key("big", 1), schema.clone(), vec![batches.clone()], bytes * 10);
         assert!(matches!(cache.status(true).last_outcome, Some(CacheOutcome::NotStored { .. })));

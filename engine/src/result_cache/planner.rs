@@ -171,7 +171,7 @@ impl QueryPlanner for ResultCachePlanner {
             return planner.create_physical_plan(plan, session).await;
         };
         let bypass = Self::bypass(session);
-        self.cache.set_limit(options.result_memory_limit);
+        self.cache.configure(options.result_memory_limit, options.disk.then_some(options.disk_limit));
         let listed_at = SystemTime::now();
         let mut listings = Listings::new();
         let mut store = None;
