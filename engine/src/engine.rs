@@ -302,7 +302,8 @@ impl Engine {
         self.inner.bridge.result_cache.status(enabled)
     }
 
-    /// Drop every entry of the result cache (the counters are kept).
+    /// Drop every entry of the result cache, in memory and on disk (the
+    /// counters are kept).
     pub fn clear_cache(&self) {
         self.inner.bridge.result_cache.clear();
     }
