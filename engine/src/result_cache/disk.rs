@@ -226,7 +226,7 @@ fn read_entry(path: &Path, text: &str) -> Result<DiskEntry, Missing> {
     if counts.iter().sum::<usize>() != batches.len() {
         return Err(Missing);
     }
-    let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+    let bytes = batches.iter().map(super::batch_bytes).sum();
     let mut batches = batches.into_iter();
     let partitions = counts.iter().map(|n| batches.by_ref().take(*n).collect()).collect();
     // Served under the schema without the file's own metadata.

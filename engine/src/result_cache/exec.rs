@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::common::Statistics;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::TaskContext;
@@ -19,6 +21,7 @@ use datafusion::execution::context::SessionState;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
@@ -104,6 +107,23 @@ impl ExecutionPlan for ResultCacheExec {
 
     fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
         Ok(self)
+    }
+
+    /// Exact row and byte counts, so the planner sizes joins over a cached
+    /// sub-plan right (which side to build a hash table on).
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> DfResult<Arc<Statistics>> {
+        let batches: Vec<&RecordBatch> = match args.partition() {
+            Some(p) => self.result.partitions.get(p).map(|part| part.iter().collect()).unwrap_or_default(),
+            None => self.result.partitions.iter().flatten().collect(),
+        };
+        let mut statistics = Statistics::new_unknown(&self.result.schema);
+        statistics.num_rows = Precision::Exact(batches.iter().map(|b| b.num_rows()).sum());
+        statistics.total_byte_size = Precision::Exact(batches.iter().map(|b| super::batch_bytes(b)).sum());
+        Ok(Arc::new(statistics))
     }
 
     fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
@@ -192,6 +212,20 @@ impl ExecutionPlan for ResultCacheStoreExec {
         vec![true]
     }
 
+    /// The input's: the node passes every row on, and the planner needs the
+    /// estimates to size joins above it (which side to build on).
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> DfResult<Arc<Statistics>> {
+        Ok(input_stats.first().cloned().unwrap_or_else(|| Arc::new(Statistics::new_unknown(&self.schema()))))
+    }
+
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {
         vec![false]
     }
@@ -278,7 +312,7 @@ impl Recording {
     fn record(&mut self, partition: usize, batch: &DfResult<RecordBatch>, limit: usize) {
         match batch {
             Ok(b) if !self.failed && !self.too_big => {
-                self.bytes += b.get_array_memory_size();
+                self.bytes += super::batch_bytes(b);
                 if self.bytes > limit {
                     self.too_big = true;
                     self.parts.iter_mut().for_each(Vec::clear);

@@ -219,6 +219,19 @@ pub(crate) struct ResultCache {
     disk: disk::DiskTier,
 }
 
+/// Memory a recorded batch holds. Operators often emit slices of one large
+/// batch (an aggregation's output, cut into `batch_size` rows);
+/// `get_array_memory_size` would count the whole shared buffer once per
+/// slice, so each slice counts only the bytes it spans. An entry keeps every
+/// slice of its batches, so the sum is what the entry holds.
+pub(crate) fn batch_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|column| column.to_data().get_slice_memory_size().unwrap_or_else(|_| column.get_array_memory_size()))
+        .sum()
+}
+
 /// The text a key is stored under: plan, then every file stamp.
 fn key_text(key: &ResultKey) -> String {
     let mut text = key.plan.clone();
@@ -550,6 +563,14 @@ mod tests {
         assert_eq!((status.hits, status.misses, status.entries, status.invalidations), (1, 3, 0, 1));
         let outcome = status.last_outcome.map(|o| o.to_string()).unwrap_or_default();
         assert!(outcome.contains("a.csv of table 't' changed"), "{outcome}");
+    }
+
+    #[test]
+    fn slices_of_one_batch_count_once() {
+        let (_, batches, whole) = batch(10_000);
+        let sliced: usize = (0..10).map(|i| batch_bytes(&batches[0].slice(i * 1000, 1000))).sum();
+        assert!(sliced <= whole && sliced >= 10_000 * 8, "{sliced} of {whole}");
+        assert!(batches[0].slice(0, 1000).get_array_memory_size() * 10 > whole * 5);
     }
 
     #[test]
