@@ -66,8 +66,8 @@ Examples:
 Each .sql file is one benchmark query; all of its statements are timed together and the
 rows of its last query are counted. The global options (--threads, --memory-limit, --set)
 apply to every configuration; --config settings apply on top. The result cache is off
-(tarn.cache.results=false) unless --set or --config turns it on: timed runs measure the
-engine. Ratios compare median times with the first configuration (below 1: faster).
+(tarn.cache.results=false, tarn.cache.subplans=false) unless --set or --config turns it
+on: timed runs measure the engine. Ratios compare median times with the first configuration (below 1: faster).
 Exit status 1 when a query failed.";
 
 /// Arguments of `tarn bench`.
@@ -276,8 +276,9 @@ fn natural_key(name: &str) -> Vec<(String, u64)> {
     key
 }
 
-/// The setting that switches the result cache, off by default in benchmarks.
-const CACHE_SETTING: &str = "tarn.cache.results";
+/// The settings that switch the result cache (whole results and sub-plan
+/// results), off by default in benchmarks.
+const CACHE_SETTINGS: [&str; 2] = ["tarn.cache.results", "tarn.cache.subplans"];
 
 /// What a run needs besides the query: statements to run first (untimed)
 /// and settings applied to every configuration.
@@ -493,9 +494,12 @@ async fn open_configured(
 /// the catalog (or arrange for every engine to attach it, for `:memory:`).
 async fn prepare(args: &Args, bench: &BenchArgs, engine: &Engine, quiet: bool) -> Result<Preparation> {
     // Timed runs measure the engine: a repeat must not be served by the
-    // result cache (`--set` or `--config tarn.cache.results=true` measures it).
-    let mut preparation =
-        Preparation { settings: vec![(CACHE_SETTING.into(), "false".into())], ..Preparation::default() };
+    // result cache (`--set` or `--config tarn.cache.results=true` measures it,
+    // `tarn.cache.subplans=true` its sub-plan results).
+    let mut preparation = Preparation {
+        settings: CACHE_SETTINGS.iter().map(|s| (s.to_string(), "false".into())).collect(),
+        ..Preparation::default()
+    };
     if let Some(Suite::Tpch) = bench.suite {
         let layout = bench.data_format.layout();
         let dir = match &bench.data_dir {

@@ -249,7 +249,7 @@ pub const COMMANDS: &[MetaCommand] = &[
         name: "cache",
         aliases: &[],
         args: "[clear]",
-        help: "the result cache: entries, hits, misses, bytes, and why the last query missed; clear empties it",
+        help: "result cache: entries, hits, misses, sub-plans, disk, and why the last query missed; clear empties it",
         argument: Argument::Choice(&["clear"]),
         kind: Kind::Cache,
     },

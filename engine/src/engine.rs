@@ -171,7 +171,8 @@ impl EngineBuilder {
             }
             None => Catalog::open_in_memory()?,
         };
-        let result_cache = Arc::new(ResultCache::new(CacheOptions::default().result_memory_limit));
+        let result_cache =
+            Arc::new(ResultCache::new(CacheOptions::default().result_memory_limit, self.catalog_path.as_deref()));
         let bridge = Arc::new(Bridge::new(Arc::new(catalog), result_cache.clone())?);
         bridge.indexes.maintenance().attach(&bridge);
         let counters = Arc::new(ScanCounters::default());
@@ -336,7 +337,8 @@ impl Engine {
         self.inner.bridge.result_cache.status(enabled)
     }
 
-    /// Drop every entry of the result cache (the counters are kept).
+    /// Drop every entry of the result cache, in memory and on disk (the
+    /// counters are kept).
     pub fn clear_cache(&self) {
         self.inner.bridge.result_cache.clear();
     }

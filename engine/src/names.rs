@@ -127,7 +127,7 @@ fn system_tables_shape() -> Result<&'static Arc<dyn SchemaProvider>> {
         return Ok(shape);
     }
     let empty = Catalog::open_in_memory().map_err(Error::from)?;
-    let bridge = Bridge::new(Arc::new(empty), Arc::new(ResultCache::new(0)))?;
+    let bridge = Bridge::new(Arc::new(empty), Arc::new(ResultCache::new(0, None)))?;
     let schema: Arc<dyn SchemaProvider> = Arc::new(SystemSchema::new(Arc::new(bridge)));
     Ok(SHAPE.get_or_init(|| schema))
 }

@@ -72,6 +72,27 @@ config_namespace! {
         /// Bytes of record batches the result cache may hold; least recently
         /// used entries are evicted beyond it, and a larger result is not kept.
         pub result_memory_limit: usize, default = 256 * 1024 * 1024
+        /// Also cache the results of aggregations and joins inside queries
+        /// (sub-plans), under the same never-stale rules, so a query that
+        /// differs from an earlier one only above such a node (another
+        /// filter on its output, another ORDER BY or LIMIT, a CTE used
+        /// again) reads the node's rows from the cache. Independent of
+        /// `tarn.cache.results`.
+        pub subplans: bool, default = true
+        /// Most bytes one sub-plan's result may take: recording stops when it
+        /// grows past this (the query is not affected) and the sub-plan is
+        /// not recorded again until its files change. Sub-plan entries share
+        /// `tarn.cache.result_memory_limit` with whole results.
+        pub subplan_max_bytes: usize, default = 32 * 1024 * 1024
+        /// Also write cached results (whole and sub-plan) as Arrow IPC files
+        /// to `<catalog file>.cache/`, so a new process over unchanged files
+        /// is served from them. Off by default: it writes every stored
+        /// result to disk beside the catalog. No effect for an in-memory
+        /// catalog.
+        pub disk: bool, default = false
+        /// Bytes the on-disk tier may take; least recently used files are
+        /// deleted beyond it.
+        pub disk_limit: u64, default = 1024 * 1024 * 1024
     }
 }
 

@@ -267,6 +267,13 @@ impl SystemSchema {
                 ("evictions", DataType::UInt64, false),
                 ("invalidations", DataType::UInt64, false),
                 ("stale_rejections", DataType::UInt64, false),
+                ("subplan_hits", DataType::UInt64, false),
+                ("subplan_misses", DataType::UInt64, false),
+                ("subplan_stores", DataType::UInt64, false),
+                ("subplan_abandoned", DataType::UInt64, false),
+                ("disk_hits", DataType::UInt64, false),
+                ("disk_entries", DataType::UInt64, false),
+                ("disk_bytes", DataType::UInt64, false),
                 ("last_outcome", DataType::Utf8, true),
             ],
             vec![
@@ -280,6 +287,13 @@ impl SystemSchema {
                 u(s.evictions),
                 u(s.invalidations),
                 u(s.stale_rejections),
+                u(s.subplan_hits),
+                u(s.subplan_misses),
+                u(s.subplan_stores),
+                u(s.subplan_abandoned),
+                u(s.disk_hits),
+                u(s.disk_entries),
+                u(s.disk_bytes),
                 strings(std::iter::once(s.last_outcome.map(|o| o.to_string()))),
             ],
         )
@@ -293,6 +307,7 @@ impl SystemSchema {
         batch(
             vec![
                 ("entry", DataType::UInt64, false),
+                ("kind", DataType::Utf8, false),
                 ("tables", DataType::Utf8, false),
                 ("files", DataType::UInt64, false),
                 ("rows", DataType::UInt64, false),
@@ -304,6 +319,7 @@ impl SystemSchema {
             ],
             vec![
                 Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.id))),
+                strings(entries.iter().map(|e| Some(e.kind.name().to_string()))),
                 strings(entries.iter().map(|e| Some(e.tables.join(", ")))),
                 Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.files as u64))),
                 Arc::new(UInt64Array::from_iter_values(entries.iter().map(|e| e.rows))),

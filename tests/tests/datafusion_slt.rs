@@ -7,7 +7,9 @@
 //!
 //! 1. build upstream's `TestContext` for the file (its config and the
 //!    file-specific setup: tables, catalogs, UDFs, type/expr planners);
-//! 2. build a fresh in-memory `tarn::Engine` from that config and transplant
+//! 2. build a fresh `tarn::Engine` (over an empty catalog file of its own,
+//!    with every cache on: whole results, sub-plans and the on-disk tier)
+//!    from that config and transplant
 //!    the setup onto `engine.session_context()` (upstream's tables land in
 //!    Tarn's default schema `tarn.public`, extra catalogs are registered as
 //!    they are, functions and planners are copied);
@@ -308,12 +310,28 @@ async fn run_file(rel: &str, path: &Path, filters: &[Filter]) -> Result<(), Stri
     Ok(())
 }
 
-/// A fresh in-memory Tarn engine configured like upstream's context for the
-/// file, with upstream's file-specific setup copied onto its session.
+/// Catalog files handed out so far (each slt file gets a fresh one).
+static CATALOGS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A fresh Tarn engine (over an empty catalog file of its own) configured
+/// like upstream's context for the file, with upstream's file-specific setup
+/// copied onto its session.
 async fn tarn_session(test_ctx: &TestContext) -> Result<tarn::Engine, BoxError> {
     let upstream = test_ctx.session_ctx();
     let up_state = upstream.state();
-    let engine = tarn::Engine::builder().session_config(upstream.copied_config()).build().await?;
+    // Every cache on: whole results, sub-plans, and the on-disk tier (which
+    // needs a catalog file: one per slt file, beside the working copy).
+    let catalogs = std::env::current_dir()?.join("..").join("tarn-catalogs");
+    std::fs::create_dir_all(&catalogs)?;
+    let catalog = catalogs.join(format!("{}.db", CATALOGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    let engine = tarn::Engine::builder()
+        .catalog_path(catalog)
+        .session_config(upstream.copied_config())
+        .setting("tarn.cache.results", "true")
+        .setting("tarn.cache.subplans", "true")
+        .setting("tarn.cache.disk", "true")
+        .build()
+        .await?;
     let ctx = engine.session_context();
 
     // What the file's setup added to upstream's context, compared with a

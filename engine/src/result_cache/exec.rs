@@ -1,15 +1,19 @@
 //! The two physical operators of the result cache: [`ResultCacheExec`]
 //! serves a stored result (a leaf: it reads no data), and
-//! [`ResultCacheStoreExec`] sits on top of a query that missed, passes its
-//! batches through while recording them, and stores them once the last batch
-//! is out — if a fresh listing still matches the files the query started
-//! from.
+//! [`ResultCacheStoreExec`] sits on top of a query or sub-plan that missed,
+//! passes its batches through (partition by partition) while recording them,
+//! and stores them once the last batch of every partition is out — if a
+//! fresh listing still matches the files the query started from. Recording
+//! stops, without touching the batches passed on, once the result outgrows
+//! its bound.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::common::Statistics;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::TaskContext;
@@ -17,15 +21,17 @@ use datafusion::execution::context::SessionState;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
 };
 use futures::StreamExt;
 use parking_lot::Mutex;
 
 use super::key::{ResultKey, ScannedTable, describe_change, snapshot_all};
-use super::{CachedResult, ResultCache};
+use super::{CacheOutcome, CachedResult, EntryKind, ResultCache};
 
 /// Serves a stored result: the rows of [`CachedResult`], no scan.
 #[derive(Debug)]
@@ -35,10 +41,13 @@ pub(crate) struct ResultCacheExec {
 }
 
 impl ResultCacheExec {
+    /// Serve `result` with as many partitions as the plan that produced it
+    /// (no ordering or partitioning is claimed: the physical optimizer adds
+    /// what the plan above needs).
     pub(crate) fn new(result: Arc<CachedResult>) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(result.schema.clone()),
-            Partitioning::UnknownPartitioning(1),
+            Partitioning::UnknownPartitioning(result.partitions.len().max(1)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
@@ -49,23 +58,29 @@ impl ResultCacheExec {
 impl DisplayAs for ResultCacheExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let r = &self.result;
+        let what = match r.kind {
+            EntryKind::Query => "served from cache",
+            EntryKind::SubPlan => "sub-plan served from cache",
+        };
         match t {
-            DisplayFormatType::Default => write!(
-                f,
-                "ResultCacheExec: served from cache, entry={}, rows={}, files={}",
-                r.id,
-                r.rows,
-                r.key.file_count()
-            ),
+            DisplayFormatType::Default => {
+                write!(f, "ResultCacheExec: {what}, entry={}, rows={}, files={}", r.id, r.rows, r.key.file_count())
+            }
             DisplayFormatType::Verbose => write!(
                 f,
-                "ResultCacheExec: served from cache, entry={}, rows={}, files={}, bytes={}",
+                "ResultCacheExec: {what}, entry={}, rows={}, files={}, bytes={}",
                 r.id,
                 r.rows,
                 r.key.file_count(),
                 r.bytes
             ),
-            DisplayFormatType::TreeRender => write!(f, "entry={}\nrows={}", r.id, r.rows),
+            DisplayFormatType::TreeRender => write!(
+                f,
+                "{}entry={}\nrows={}",
+                { if r.kind == EntryKind::SubPlan { "sub-plan\n" } else { "" } },
+                r.id,
+                r.rows
+            ),
         }
     }
 }
@@ -94,16 +109,36 @@ impl ExecutionPlan for ResultCacheExec {
         Ok(self)
     }
 
-    fn execute(&self, _partition: usize, _context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
-        Ok(Box::pin(MemoryStream::try_new(self.result.batches.clone(), self.result.schema.clone(), None)?))
+    /// Exact row and byte counts, so the planner sizes joins over a cached
+    /// sub-plan right (which side to build a hash table on).
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> DfResult<Arc<Statistics>> {
+        let batches: Vec<&RecordBatch> = match args.partition() {
+            Some(p) => self.result.partitions.get(p).map(|part| part.iter().collect()).unwrap_or_default(),
+            None => self.result.partitions.iter().flatten().collect(),
+        };
+        let mut statistics = Statistics::new_unknown(&self.result.schema);
+        statistics.num_rows = Precision::Exact(batches.iter().map(|b| b.num_rows()).sum());
+        statistics.total_byte_size = Precision::Exact(batches.iter().map(|b| super::batch_bytes(b)).sum());
+        Ok(Arc::new(statistics))
+    }
+
+    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
+        let batches = self.result.partitions.get(partition).cloned().unwrap_or_default();
+        Ok(Box::pin(MemoryStream::try_new(batches, self.result.schema.clone(), None)?))
     }
 }
 
-/// Records the result of a query that missed and stores it at the end.
+/// Records the result of a query or sub-plan that missed and stores it at
+/// the end.
 #[derive(Debug)]
 pub(crate) struct ResultCacheStoreExec {
     input: Arc<dyn ExecutionPlan>,
     pending: Arc<PendingStore>,
+    recording: Arc<Mutex<Recording>>,
     properties: Arc<PlanProperties>,
 }
 
@@ -112,9 +147,12 @@ pub(crate) struct ResultCacheStoreExec {
 #[derive(Debug)]
 pub(crate) struct PendingStore {
     pub cache: Arc<ResultCache>,
+    /// A whole query's result or a sub-plan's.
+    pub kind: EntryKind,
     pub key: ResultKey,
     pub scans: Vec<ScannedTable>,
     pub session: Arc<SessionState>,
+    /// Most bytes of batches recorded before recording stops.
     pub limit: usize,
     /// When the listing in `key` was started.
     pub listed_at: SystemTime,
@@ -136,20 +174,23 @@ fn racy_file(key: &ResultKey, listed_at: SystemTime) -> Option<String> {
 }
 
 impl ResultCacheStoreExec {
-    /// Wrap `input`, which must have a single output partition.
-    pub(crate) fn new(input: Arc<dyn ExecutionPlan>, pending: PendingStore) -> Self {
+    /// Wrap `input`; its output partitions are recorded separately and
+    /// served as such on a hit.
+    pub(crate) fn new(input: Arc<dyn ExecutionPlan>, pending: Arc<PendingStore>) -> Self {
         let properties = input.properties().clone();
-        Self { input, pending: Arc::new(pending), properties }
+        let recording = Arc::new(Mutex::new(Recording::new(input.output_partitioning().partition_count())));
+        Self { input, pending, recording, properties }
     }
 }
 
 impl DisplayAs for ResultCacheStoreExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let sub = if self.pending.kind == EntryKind::SubPlan { "sub-plan, " } else { "" };
         match t {
             DisplayFormatType::Default | DisplayFormatType::Verbose => {
-                write!(f, "ResultCacheStoreExec: files={}", self.pending.key.file_count())
+                write!(f, "ResultCacheStoreExec: {sub}files={}", self.pending.key.file_count())
             }
-            DisplayFormatType::TreeRender => write!(f, "files={}", self.pending.key.file_count()),
+            DisplayFormatType::TreeRender => write!(f, "{sub}files={}", self.pending.key.file_count()),
         }
     }
 }
@@ -167,6 +208,28 @@ impl ExecutionPlan for ResultCacheStoreExec {
         vec![&self.input]
     }
 
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    /// The input's: the node passes every row on, and the planner needs the
+    /// estimates to size joins above it (which side to build on).
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<Statistics>],
+        _args: &StatisticsArgs,
+    ) -> DfResult<Arc<Statistics>> {
+        Ok(input_stats.first().cloned().unwrap_or_else(|| Arc::new(Statistics::new_unknown(&self.schema()))))
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
+    }
+
     fn apply_expressions(
         &self,
         _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
@@ -177,7 +240,9 @@ impl ExecutionPlan for ResultCacheStoreExec {
     fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
         match <[_; 1]>::try_from(children) {
             Ok([input]) => {
-                Ok(Arc::new(Self { input, pending: self.pending.clone(), properties: self.properties.clone() }))
+                let properties = input.properties().clone();
+                let recording = Arc::new(Mutex::new(Recording::new(input.output_partitioning().partition_count())));
+                Ok(Arc::new(Self { input, pending: self.pending.clone(), recording, properties }))
             }
             Err(children) => Err(datafusion::error::DataFusionError::Internal(format!(
                 "ResultCacheStoreExec takes one child, got {}",
@@ -189,87 +254,141 @@ impl ExecutionPlan for ResultCacheStoreExec {
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
         let input = self.input.execute(partition, context)?;
         let schema = input.schema();
-        let recorder = Arc::new(Mutex::new(Recorder::default()));
         let limit = self.pending.limit;
-        let recording = {
-            let recorder = recorder.clone();
+        let recording = self.recording.clone();
+        let recorded = {
+            let recording = recording.clone();
             input.map(move |batch| {
-                recorder.lock().record(&batch, limit);
+                recording.lock().record(partition, &batch, limit);
                 batch
             })
         };
         let pending = self.pending.clone();
         let store_schema = schema.clone();
+        // When this partition ends, the last partition to end stores them all.
         let finish = futures::stream::once(async move {
-            let recorded = std::mem::take(&mut *recorder.lock());
-            finish(&pending, store_schema, recorded).await;
+            let done = recording.lock().finish_partition(partition);
+            if let Some(recorded) = done {
+                finish(&pending, store_schema, recorded).await;
+            }
         })
         .filter_map(|()| async { None });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, recording.chain(finish))))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, recorded.chain(finish))))
     }
 }
 
-/// The batches seen so far, unless the result is not to be stored.
-#[derive(Debug, Default)]
-struct Recorder {
-    batches: Vec<RecordBatch>,
+/// The batches of every partition seen so far, unless the result is not to
+/// be stored.
+#[derive(Debug)]
+struct Recording {
+    parts: Vec<Vec<RecordBatch>>,
+    /// Partitions whose stream has ended.
+    done: Vec<bool>,
     bytes: usize,
     failed: bool,
     too_big: bool,
 }
 
-impl Recorder {
-    fn record(&mut self, batch: &DfResult<RecordBatch>, limit: usize) {
+/// The outcome of a recording whose partitions have all ended.
+#[derive(Debug)]
+struct Recorded {
+    parts: Vec<Vec<RecordBatch>>,
+    bytes: usize,
+    failed: bool,
+    too_big: bool,
+}
+
+impl Recording {
+    fn new(partitions: usize) -> Self {
+        Self {
+            parts: vec![Vec::new(); partitions],
+            done: vec![false; partitions],
+            bytes: 0,
+            failed: false,
+            too_big: false,
+        }
+    }
+
+    fn record(&mut self, partition: usize, batch: &DfResult<RecordBatch>, limit: usize) {
         match batch {
             Ok(b) if !self.failed && !self.too_big => {
-                self.bytes += b.get_array_memory_size();
+                self.bytes += super::batch_bytes(b);
                 if self.bytes > limit {
                     self.too_big = true;
-                    self.batches.clear();
+                    self.parts.iter_mut().for_each(Vec::clear);
+                } else if let Some(part) = self.parts.get_mut(partition) {
+                    part.push(b.clone());
                 } else {
-                    self.batches.push(b.clone());
+                    self.failed = true;
                 }
             }
             Ok(_) => {}
             Err(_) => {
                 self.failed = true;
-                self.batches.clear();
+                self.parts.iter_mut().for_each(Vec::clear);
             }
         }
+    }
+
+    /// Mark `partition` as ended; when it was the last one, hand over what
+    /// was recorded. A partition ending twice (the plan run again) spoils it.
+    fn finish_partition(&mut self, partition: usize) -> Option<Recorded> {
+        match self.done.get_mut(partition) {
+            Some(done) if !*done => *done = true,
+            _ => {
+                self.failed = true;
+                return None;
+            }
+        }
+        if !self.done.iter().all(|d| *d) {
+            return None;
+        }
+        Some(Recorded {
+            parts: std::mem::take(&mut self.parts),
+            bytes: self.bytes,
+            failed: self.failed,
+            too_big: self.too_big,
+        })
     }
 }
 
 /// After the last batch: store the result if the files are still those the
 /// query started from.
-async fn finish(pending: &PendingStore, schema: datafusion::arrow::datatypes::SchemaRef, recorded: Recorder) {
+async fn finish(pending: &PendingStore, schema: datafusion::arrow::datatypes::SchemaRef, recorded: Recorded) {
     let cache = &pending.cache;
+    let query = pending.kind == EntryKind::Query;
     if recorded.failed {
         return;
     }
     if recorded.too_big {
-        cache.note(super::CacheOutcome::NotStored {
-            reason: format!(
-                "the result exceeded tarn.cache.result_memory_limit ({} bytes) while it was read",
-                pending.limit
-            ),
-        });
+        match pending.kind {
+            EntryKind::Query => cache.note(CacheOutcome::NotStored {
+                reason: format!(
+                    "the result exceeded tarn.cache.result_memory_limit ({} bytes) while it was read",
+                    pending.limit
+                ),
+            }),
+            EntryKind::SubPlan => cache.abandon(&pending.key),
+        }
         return;
     }
     if let Some(path) = racy_file(&pending.key, pending.listed_at) {
-        cache.note(super::CacheOutcome::NotStored {
-            reason: format!(
-                "file {path} was modified less than {} s before the query started, too recently for its \
-                 timestamp to reveal a further change",
-                RACY_WINDOW.as_secs()
-            ),
-        });
+        if query {
+            cache.note(CacheOutcome::NotStored {
+                reason: format!(
+                    "file {path} was modified less than {} s before the query started, too recently for its \
+                     timestamp to reveal a further change",
+                    RACY_WINDOW.as_secs()
+                ),
+            });
+        }
         return;
     }
     match snapshot_all(pending.session.as_ref(), &pending.scans).await {
         Ok(now) => match describe_change(&pending.key.scans, &now) {
-            None => cache.store(pending.key.clone(), schema, recorded.batches, recorded.bytes),
-            Some(change) => cache.reject_stale(format!("{change} while the query ran")),
+            None => cache.store(pending.kind, pending.key.clone(), schema, recorded.parts, recorded.bytes),
+            Some(change) => cache.reject_stale(pending.kind, format!("{change} while the query ran")),
         },
-        Err(e) => cache.reject_stale(format!("the files could not be listed again after the query: {e}")),
+        Err(e) => cache.reject_stale(pending.kind, format!("the files could not be listed again after the query: {e}")),
     }
 }

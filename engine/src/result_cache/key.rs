@@ -8,6 +8,7 @@
 //! whose expressions are all immutable (no `random()`, `uuid()`, `now()`,
 //! `current_date`, …) and hold no parameters.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -229,11 +230,27 @@ pub(crate) struct ResultKey {
     pub scans: Vec<ScanSnapshot>,
 }
 
+/// The first line of a sub-plan's key text: a sub-plan's key never equals a
+/// whole query's, even when the query is that sub-plan.
+pub(crate) const SUBPLAN_PREFIX: &str = "sub-plan\n";
+
+/// The listings taken for one query, by table name: every key built while
+/// planning it (the query's and its sub-plans') uses the same snapshot.
+pub(crate) type Listings = HashMap<String, ScanSnapshot>;
+
 impl ResultKey {
-    /// Build the key of `plan` (optimized, cacheable) with a fresh listing of
-    /// every scanned table.
-    pub(crate) async fn build(plan: &LogicalPlan, session: &dyn Session, scans: &[ScannedTable]) -> DfResult<Self> {
-        let mut text = format!("{}\n", plan.display_indent_schema());
+    /// Build the key of `plan` (optimized, cacheable; a whole query, or a
+    /// sub-plan when `subplan`) from the listing of every scanned table in
+    /// `listings`, listing the tables not in it yet.
+    pub(crate) async fn build(
+        plan: &LogicalPlan,
+        session: &dyn Session,
+        scans: &[ScannedTable],
+        listings: &mut Listings,
+        subplan: bool,
+    ) -> DfResult<Self> {
+        let mut text = if subplan { SUBPLAN_PREFIX.to_string() } else { String::new() };
+        text.push_str(&format!("{}\n", plan.display_indent_schema()));
         for scan in scans {
             text.push_str(&format!("table {} = {}\n", scan.name, scan.identity()));
         }
@@ -243,7 +260,19 @@ impl ResultKey {
             }
             text.push_str(&format!("{}={}\n", entry.key, entry.value.as_deref().unwrap_or("NULL")));
         }
-        Ok(ResultKey { plan: text, scans: snapshot_all(session, scans).await? })
+        let mut snapshots = Vec::with_capacity(scans.len());
+        for scan in scans {
+            let snapshot = match listings.get(&scan.name) {
+                Some(listed) => listed.clone(),
+                None => {
+                    let listed = scan.snapshot(session).await?;
+                    listings.insert(scan.name.clone(), listed.clone());
+                    listed
+                }
+            };
+            snapshots.push(snapshot);
+        }
+        Ok(ResultKey { plan: text, scans: snapshots })
     }
 
     /// Files in the key, over all scans.

@@ -6,11 +6,14 @@
 //!
 //! For a cacheable query it lists the scanned tables' files, builds the
 //! [`ResultKey`], and either plans a [`ResultCacheExec`] (hit) or plans the
-//! query as usual under a [`ResultCacheStoreExec`] (miss). `EXPLAIN` of a
-//! query that would be served from the cache shows `ResultCacheExec` as its
-//! physical plan; other plans are left exactly as DataFusion plans them.
+//! query under a [`ResultCacheStoreExec`] (miss). A query that runs has its
+//! aggregations and joins looked up as sub-plans ([`super::subplan`]) first.
+//! `EXPLAIN` of a query that would be served from the cache, wholly or in
+//! part, shows the `ResultCacheExec`s that would run in its physical plan;
+//! other plans are left exactly as DataFusion plans them.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use datafusion::catalog::Session;
@@ -25,8 +28,9 @@ use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, displaya
 use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 
 use super::exec::{PendingStore, ResultCacheExec, ResultCacheStoreExec};
-use super::key::{Analysis, ResultKey, analyze};
-use super::{CacheOutcome, ResultCache};
+use super::key::{Analysis, Listings, ResultKey, analyze};
+use super::subplan::{Rewriter, SubPlanPlanner};
+use super::{CacheOutcome, EntryKind, ResultCache};
 use crate::settings::{CacheOptions, TarnSettings};
 
 /// Set on a statement's session configuration when the statement must not
@@ -77,23 +81,60 @@ impl ResultCachePlanner {
         session.config_options().extensions.get::<ResultCacheBypass>().map(|b| b.0.clone())
     }
 
-    /// EXPLAIN (not ANALYZE) of a query that would be served from the cache:
-    /// the physical plan shown is the `ResultCacheExec` that would run.
+    /// EXPLAIN (not ANALYZE) of a query that would be served from the cache,
+    /// wholly or in part: the physical plan shown is the one that would run.
     async fn explain(
         &self,
         explain: &Explain,
         session: &dyn Session,
         options: &CacheOptions,
     ) -> DfResult<Option<String>> {
-        if !options.results || Self::bypass(session).is_some() {
+        if Self::bypass(session).is_some() {
             return Ok(None);
         }
-        let Analysis::Cacheable(scans) = analyze(&explain.plan) else { return Ok(None) };
-        let key = ResultKey::build(&explain.plan, session, &scans).await?;
-        Ok(self.cache.peek(&key).map(|result| {
-            displayable(&ResultCacheExec::new(result) as &dyn ExecutionPlan).indent(explain.verbose).to_string()
-        }))
+        let mut listings = Listings::new();
+        if options.results
+            && let Analysis::Cacheable(scans) = analyze(&explain.plan)
+        {
+            let key = ResultKey::build(&explain.plan, session, &scans, &mut listings, false).await?;
+            if let Some(result) = self.cache.peek(&key) {
+                let exec = ResultCacheExec::new(result);
+                return Ok(Some(displayable(&exec as &dyn ExecutionPlan).indent(explain.verbose).to_string()));
+            }
+        }
+        let Some(state) = session.as_any().downcast_ref::<SessionState>() else { return Ok(None) };
+        if !options.subplans {
+            return Ok(None);
+        }
+        let mut rewriter = Rewriter {
+            cache: &self.cache,
+            session: state,
+            listings: &mut listings,
+            listed_at: SystemTime::now(),
+            limit: subplan_limit(options),
+            record: false,
+            changed: false,
+            hits: 0,
+            whole_cached: options.results && matches!(analyze(&explain.plan), Analysis::Cacheable(_)),
+        };
+        let rewritten = rewriter.rewrite(&explain.plan).await?;
+        if rewriter.hits == 0 {
+            return Ok(None);
+        }
+        let physical = planner().create_physical_plan(&rewritten, session).await?;
+        Ok(Some(displayable(physical.as_ref()).indent(explain.verbose).to_string()))
     }
+}
+
+/// DataFusion's physical planner, able to plan the sub-plan nodes.
+fn planner() -> DefaultPhysicalPlanner {
+    DefaultPhysicalPlanner::with_extension_planners(vec![Arc::new(SubPlanPlanner)])
+}
+
+/// The bound on one sub-plan's result: `tarn.cache.subplan_max_bytes`, and
+/// never more than the whole cache may hold.
+fn subplan_limit(options: &CacheOptions) -> usize {
+    options.subplan_max_bytes.min(options.result_memory_limit)
 }
 
 #[async_trait]
@@ -103,7 +144,7 @@ impl QueryPlanner for ResultCachePlanner {
         plan: &LogicalPlan,
         session: &dyn Session,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let planner = DefaultPhysicalPlanner::default();
+        let planner = planner();
         let options =
             session.config_options().extensions.get::<TarnSettings>().map(|s| s.0.cache.clone()).unwrap_or_default();
 
@@ -122,44 +163,66 @@ impl QueryPlanner for ResultCachePlanner {
             return Ok(Arc::new(ExplainExec::new(exec.schema(), plans, exec.verbose())));
         }
 
-        let scans = match analyze(plan) {
-            Analysis::NotAQuery => return planner.create_physical_plan(plan, session).await,
-            _ if !options.results => {
-                self.cache.note(CacheOutcome::Disabled);
-                return planner.create_physical_plan(plan, session).await;
-            }
-            Analysis::NotCacheable(reason) => {
-                self.cache.note(CacheOutcome::NotCacheable { reason });
-                return planner.create_physical_plan(plan, session).await;
-            }
-            Analysis::Cacheable(scans) => scans,
-        };
-        if let Some(reason) = Self::bypass(session) {
-            self.cache.note(CacheOutcome::NotCacheable { reason });
+        let analysis = analyze(plan);
+        if matches!(analysis, Analysis::NotAQuery) {
             return planner.create_physical_plan(plan, session).await;
         }
         let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
             return planner.create_physical_plan(plan, session).await;
         };
-
-        self.cache.set_limit(options.result_memory_limit);
-        let listed_at = std::time::SystemTime::now();
-        let key = ResultKey::build(plan, session, &scans).await?;
-        if let Some(result) = self.cache.lookup(&key) {
-            return Ok(Arc::new(ResultCacheExec::new(result)));
+        let bypass = Self::bypass(session);
+        self.cache.configure(options.result_memory_limit, options.disk.then_some(options.disk_limit));
+        let listed_at = SystemTime::now();
+        let mut listings = Listings::new();
+        let mut store = None;
+        match analysis {
+            _ if !options.results => self.cache.note(CacheOutcome::Disabled),
+            Analysis::NotCacheable(reason) => self.cache.note(CacheOutcome::NotCacheable { reason }),
+            Analysis::Cacheable(_) if bypass.is_some() => {
+                self.cache.note(CacheOutcome::NotCacheable { reason: bypass.clone().unwrap_or_default() })
+            }
+            Analysis::Cacheable(scans) => {
+                let key = ResultKey::build(plan, session, &scans, &mut listings, false).await?;
+                if let Some(result) = self.cache.lookup(&key, EntryKind::Query) {
+                    return Ok(Arc::new(ResultCacheExec::new(result)));
+                }
+                store = Some((key, scans));
+            }
+            Analysis::NotAQuery => {}
         }
-        let mut physical = planner.create_physical_plan(plan, session).await?;
+
+        let whole_cached = store.is_some();
+        let mut physical = if options.subplans && bypass.is_none() {
+            let mut rewriter = Rewriter {
+                cache: &self.cache,
+                session: state,
+                listings: &mut listings,
+                listed_at,
+                limit: subplan_limit(&options),
+                record: true,
+                changed: false,
+                hits: 0,
+                whole_cached,
+            };
+            let rewritten = rewriter.rewrite(plan).await?;
+            let logical = if rewriter.changed { &rewritten } else { plan };
+            planner.create_physical_plan(logical, session).await?
+        } else {
+            planner.create_physical_plan(plan, session).await?
+        };
+        let Some((key, scans)) = store else { return Ok(physical) };
         if physical.output_partitioning().partition_count() != 1 {
             physical = Arc::new(CoalescePartitionsExec::new(physical));
         }
         let pending = PendingStore {
             cache: self.cache.clone(),
+            kind: EntryKind::Query,
             key,
             scans,
             session: Arc::new(state.clone()),
             limit: options.result_memory_limit,
             listed_at,
         };
-        Ok(Arc::new(ResultCacheStoreExec::new(physical, pending)))
+        Ok(Arc::new(ResultCacheStoreExec::new(physical, Arc::new(pending))))
     }
 }
