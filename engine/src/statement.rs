@@ -443,6 +443,17 @@ mod tests {
     }
 
     #[test]
+    fn parses_cache_statements() {
+        let s = parse("CACHE TABLE Lake.\"Trips\"; cache lazy table t; UNCACHE TABLE IF EXISTS t; uncache table u");
+        assert!(matches!(&s[0].kind, TarnStatement::CacheTable { table, lazy: false } if table == "lake.Trips"));
+        assert!(matches!(&s[1].kind, TarnStatement::CacheTable { table, lazy: true } if table == "t"));
+        assert!(matches!(&s[2].kind, TarnStatement::UncacheTable { table, if_exists: true } if table == "t"));
+        assert!(matches!(&s[3].kind, TarnStatement::UncacheTable { table, if_exists: false } if table == "u"));
+        let err = parse_script("CACHE TABLE t AS SELECT 1", &GenericDialect {}, 50).unwrap_err().to_string();
+        assert!(err.contains("Expected: end of statement"), "{err}");
+    }
+
+    #[test]
     fn parses_index_statements() {
         let s = parse(
             "CREATE INDEX IF NOT EXISTS Ev_User ON lake.Events (User_Id, kind) USING BLOOM;

@@ -65,7 +65,11 @@ impl TableCacheExec {
                 };
                 // The row count matters when no column is read (`count(*)`).
                 let options = RecordBatchOptions::new().with_row_count(Some(projected.num_rows()));
-                batches.push(RecordBatch::try_new_with_options(schema.clone(), projected.columns().to_vec(), &options)?);
+                batches.push(RecordBatch::try_new_with_options(
+                    schema.clone(),
+                    projected.columns().to_vec(),
+                    &options,
+                )?);
             }
         }
         let rows: u64 = files.iter().map(|f| f.rows).sum();
@@ -124,7 +128,9 @@ impl DisplayAs for TableCacheExec {
                 }
                 Ok(())
             }
-            DisplayFormatType::TreeRender => write!(f, "table={}\nfiles={}\nrows={}", self.table, self.files, self.rows),
+            DisplayFormatType::TreeRender => {
+                write!(f, "table={}\nfiles={}\nrows={}", self.table, self.files, self.rows)
+            }
         }
     }
 }

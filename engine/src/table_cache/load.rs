@@ -125,7 +125,9 @@ impl Loader {
 pub(crate) fn is_recent(meta: &ObjectMeta, at: SystemTime) -> bool {
     let threshold = at.checked_sub(RACY_WINDOW).unwrap_or(UNIX_EPOCH);
     let modified = UNIX_EPOCH
-        + Duration::from_nanos(u64::try_from(meta.last_modified.timestamp_nanos_opt().unwrap_or(i64::MAX)).unwrap_or(0));
+        + Duration::from_nanos(
+            u64::try_from(meta.last_modified.timestamp_nanos_opt().unwrap_or(i64::MAX)).unwrap_or(0),
+        );
     modified >= threshold
 }
 

@@ -127,7 +127,8 @@ impl State {
     /// Drop whole tables, least recently scanned first, until within `limit`.
     fn evict_to(&mut self, limit: usize) {
         while self.bytes > limit {
-            let victim = self.tables.iter().filter(|(_, d)| d.bytes > 0).min_by_key(|(_, d)| d.last_used).map(|(id, _)| *id);
+            let victim =
+                self.tables.iter().filter(|(_, d)| d.bytes > 0).min_by_key(|(_, d)| d.last_used).map(|(id, _)| *id);
             let Some(id) = victim else { break };
             if let Some(data) = self.tables.get_mut(&id) {
                 self.bytes = self.bytes.saturating_sub(data.bytes);
@@ -267,8 +268,9 @@ impl TableCache {
         };
         let stale = |f: &PartitionedFile| !cached_now(f.object_meta.location.as_ref(), &f.object_meta);
         let needs_load = listed.is_none_or(|files| files.iter().any(stale));
-        let mut all_files: Option<Vec<ObjectMeta>> =
-            listed.filter(|_| complete && !needs_load).map(|files| files.iter().map(|f| f.object_meta.clone()).collect());
+        let mut all_files: Option<Vec<ObjectMeta>> = listed
+            .filter(|_| complete && !needs_load)
+            .map(|files| files.iter().map(|f| f.object_meta.clone()).collect());
         if needs_load {
             let loader = Loader::new(session, table).await?;
             let wanted: HashSet<&str> = match listed {
@@ -355,7 +357,10 @@ impl TableCache {
                 .iter()
                 .filter_map(|f| {
                     let path = f.object_meta.location.as_ref();
-                    data.files.get(path).filter(|c| same_file(&c.meta, &f.object_meta)).map(|c| (path.to_string(), c.clone()))
+                    data.files
+                        .get(path)
+                        .filter(|c| same_file(&c.meta, &f.object_meta))
+                        .map(|c| (path.to_string(), c.clone()))
                 })
                 .collect(),
             None => data.files.clone(),
@@ -404,7 +409,8 @@ impl TableCache {
         self.set_limit(options.table_memory_limit);
         let Some(config) = crate::index::build::file_scan(&plan) else { return Ok(plan) };
         let listed: Vec<PartitionedFile> = config.file_groups.iter().flat_map(|g| g.files().iter().cloned()).collect();
-        let cached = self.sync(session, table, id, Some(&listed), complete, false).await.map_err(DataFusionError::from)?;
+        let cached =
+            self.sync(session, table, id, Some(&listed), complete, false).await.map_err(DataFusionError::from)?;
         let name = {
             let mut state = self.state.lock();
             match state.tables.get_mut(&id) {
@@ -440,11 +446,16 @@ fn without_files(
     keep: impl Fn(&PartitionedFile) -> bool,
 ) -> DfResult<Arc<dyn ExecutionPlan>> {
     use datafusion::common::tree_node::{Transformed, TreeNode};
-    let groups: Vec<FileGroup> =
-        config.file_groups.iter().map(|g| FileGroup::new(g.files().iter().filter(|f| keep(f)).cloned().collect())).collect();
+    let groups: Vec<FileGroup> = config
+        .file_groups
+        .iter()
+        .map(|g| FileGroup::new(g.files().iter().filter(|f| keep(f)).cloned().collect()))
+        .collect();
     let schema = config.file_schema().clone();
-    let restricted =
-        FileScanConfigBuilder::from(config.clone()).with_file_groups(groups).with_statistics(Statistics::new_unknown(&schema)).build();
+    let restricted = FileScanConfigBuilder::from(config.clone())
+        .with_file_groups(groups)
+        .with_statistics(Statistics::new_unknown(&schema))
+        .build();
     plan.transform_down(|node| {
         let Some(exec) = node.downcast_ref::<DataSourceExec>() else { return Ok(Transformed::no(node)) };
         if exec.data_source().downcast_ref::<FileScanConfig>().is_none() {
@@ -458,7 +469,13 @@ fn without_files(
 
 /// `CACHE [LAZY] TABLE schema.name`: mark the table in the catalog and,
 /// unless lazy (or `tarn.cache.tables` is off), load it now.
-pub(crate) async fn cache_table(state: &SessionState, bridge: &Bridge, schema: &str, name: &str, lazy: bool) -> Result<()> {
+pub(crate) async fn cache_table(
+    state: &SessionState,
+    bridge: &Bridge,
+    schema: &str,
+    name: &str,
+    lazy: bool,
+) -> Result<()> {
     let options = TarnOptions::from_state(state);
     let table = bridge
         .lake_table(state, schema, name)?
@@ -485,4 +502,54 @@ pub(crate) fn uncache_table(bridge: &Bridge, schema: &str, name: &str, if_exists
     bridge.catalog.write(|tx| tx.unset_table_cached(schema, name))?;
     bridge.table_cache.forget(entry.id);
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::Engine;
+
+    fn aged(path: &std::path::Path, body: &str, seconds_ago: u64) {
+        std::fs::write(path, body).unwrap();
+        let file = std::fs::File::options().append(true).open(path).unwrap();
+        file.set_modified(std::time::SystemTime::now() - Duration::from_secs(seconds_ago)).unwrap();
+    }
+
+    async fn run(engine: &Engine, sql: &str) -> String {
+        engine.sql(sql).await.unwrap().collect().await.unwrap().to_pretty_string().unwrap()
+    }
+
+    /// A file rewritten between being read and being checked is not kept:
+    /// the scan reads it from disk, and the answer is the new content's.
+    #[tokio::test]
+    async fn a_file_changed_while_it_is_cached_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("t")).unwrap();
+        let a = dir.path().join("t/a.csv");
+        aged(&a, "x\n1\n2\n", 120);
+        aged(&dir.path().join("t/b.csv"), "x\n10\n", 120);
+        let engine = Engine::builder().setting("tarn.cache.results", "false").build().await.unwrap();
+        engine
+            .sql(&format!("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '{}/t/'", dir.path().display()))
+            .await
+            .unwrap();
+        let target = a.clone();
+        *super::load::tests::AFTER_READ.lock() = Some(Box::new(move |meta| {
+            if meta.location.as_ref().ends_with(target.to_string_lossy().trim_start_matches('/')) {
+                // Same size, other content, a time that is not recent.
+                aged(&target, "x\n7\n8\n", 60);
+            }
+        }));
+        let cached = engine.sql("CACHE TABLE t").await;
+        *super::load::tests::AFTER_READ.lock() = None;
+        cached.unwrap();
+        let status = run(&engine, "SELECT files, note FROM tarn.cached_tables").await;
+        assert!(status.contains("| 1     |") && status.contains("a.csv changed while it was being read"), "{status}");
+        assert!(run(&engine, "SELECT sum(x) AS s FROM t").await.contains("| 25 |"));
+        // The next scan caches the file as it is now.
+        assert!(run(&engine, "SELECT sum(x) AS s FROM t").await.contains("| 25 |"));
+        assert!(run(&engine, "SELECT files FROM tarn.cached_tables").await.contains("| 2     |"));
+    }
 }
