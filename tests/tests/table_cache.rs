@@ -10,42 +10,16 @@
 //! the last two seconds is not cached (see `RACY_WINDOW` in
 //! engine/src/table_cache/load.rs).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
-
+use common::{Lake, age_by, lake_folder, write_csv};
+use std::path::Path;
 use tarn::Engine;
 
-/// Write `rows` (of `id,grp,amount`) to `path` and date it a minute back
-/// (plus `tick` seconds, so rewrites get distinct times).
-fn write_csv(path: &Path, rows: std::ops::Range<i64>) {
-    let mut body = String::from("id,grp,amount\n");
-    for i in rows {
-        body.push_str(&format!("{i},{},{}\n", i % 3, i * 10));
-    }
-    std::fs::write(path, body).unwrap();
-    age(path, 0);
-}
-
-/// Set a file's last-modified time a minute back (plus `tick` seconds).
-fn age(path: &Path, tick: u64) {
-    let file = std::fs::File::options().append(true).open(path).unwrap();
-    file.set_modified(SystemTime::now() - Duration::from_secs(60) + Duration::from_secs(tick)).unwrap();
-}
-
-struct Lake {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    engine: Engine,
-}
+mod common;
 
 /// A cached table `t` over the folder `t/` holding `a.csv` (ids 0..10) and
 /// `b.csv` (ids 10..20); the result cache is off, so every query scans.
 async fn lake() -> Lake {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    std::fs::create_dir(root.join("t")).unwrap();
-    write_csv(&root.join("t/a.csv"), 0..10);
-    write_csv(&root.join("t/b.csv"), 10..20);
+    let (dir, root) = lake_folder(&[("a.csv", 0..10), ("b.csv", 10..20)]);
     let engine = open(&root).await;
     engine.sql(&format!("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '{}/t/'", root.display())).await.unwrap();
     engine.sql("CACHE TABLE t").await.unwrap();
@@ -106,7 +80,7 @@ async fn a_modified_file_changes_the_answer() {
     // Same size, other values, another time.
     let body = std::fs::read_to_string(lake.root.join("t/a.csv")).unwrap().replace("1,1,10\n", "1,1,90\n");
     std::fs::write(lake.root.join("t/a.csv"), body).unwrap();
-    age(&lake.root.join("t/a.csv"), 5);
+    age_by(&lake.root.join("t/a.csv"), 5);
     let second = run(&lake.engine, SUM).await;
     assert_ne!(first, second);
     assert_eq!(second, truth(&lake, SUM).await);
@@ -165,7 +139,7 @@ async fn a_recently_modified_file_is_read_from_disk_until_it_settles() {
     assert!(note.contains("a.csv was modified less than 2 s ago"), "{note}");
     assert!(plan(&lake.engine, SUM).await.contains("UnionExec"));
     // Once it is older, the next scan caches it.
-    age(&lake.root.join("t/a.csv"), 10);
+    age_by(&lake.root.join("t/a.csv"), 10);
     assert_eq!(run(&lake.engine, SUM).await, truth(&lake, SUM).await);
     assert_eq!(held(&lake.engine).await, ("2".into(), "0".into()));
 }
@@ -208,7 +182,7 @@ async fn works_with_indexes_and_the_result_cache() {
     assert_eq!(first, truth(&lake, query).await);
     assert!(first.contains("| 13 | 130 "), "{first}");
     // Settled: the table cache holds both files, the result cache may answer.
-    age(&lake.root.join("t/b.csv"), 20);
+    age_by(&lake.root.join("t/b.csv"), 20);
     assert_eq!(run(&lake.engine, query).await, first);
     assert_eq!(run(&lake.engine, query).await, first);
     write_csv(&lake.root.join("t/b.csv"), 10..13);
