@@ -396,7 +396,9 @@ impl TableProvider for LakeTable {
                 // Only a scan without filters or limit lists every file (the
                 // listing prunes by partition values, and a limit may stop it early).
                 let complete = filters.is_empty() && limit.is_none();
-                cache.route(state, self, id, plan, projection.map(Vec::as_slice), limit, complete).await
+                let shape =
+                    crate::table_cache::ScanShape { projection: projection.map(Vec::as_slice), limit, complete };
+                cache.route(state, self, id, plan, shape).await
             }
             _ => Ok(plan),
         }

@@ -92,7 +92,8 @@ async fn a_modified_file_changes_the_answer() {
 async fn an_appended_deleted_or_added_file_changes_the_answer() {
     let lake = lake().await;
     let mut previous = run(&lake.engine, SUM).await;
-    let changes: [(&str, fn(&Path)); 3] = [
+    type Change = fn(&Path);
+    let changes: [(&str, Change); 3] = [
         ("appended", |root| write_csv(&root.join("t/b.csv"), 10..25)),
         ("deleted", |root| std::fs::remove_file(root.join("t/a.csv")).unwrap()),
         ("added", |root| write_csv(&root.join("t/c.csv"), 100..103)),

@@ -388,19 +388,18 @@ impl TableCache {
     }
 
     /// The scan of a cached table: `plan` is the table's file scan (files
-    /// as listed now, `projection` of the table's columns, `limit` pushed
-    /// down). Cached files are served by a [`TableCacheExec`]; the others
-    /// stay in the file scan, and both are united.
+    /// as listed now), `shape` what the scan asked for. Cached files are
+    /// served by a [`TableCacheExec`]; the others stay in the file scan,
+    /// and both are united.
     pub(crate) async fn route(
         &self,
         session: &dyn Session,
         table: &LakeTable,
         id: i64,
         plan: Arc<dyn ExecutionPlan>,
-        projection: Option<&[usize]>,
-        limit: Option<usize>,
-        complete: bool,
+        shape: ScanShape<'_>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let ScanShape { projection, limit, complete } = shape;
         let options =
             session.config_options().extensions.get::<TarnSettings>().map(|s| s.0.cache.clone()).unwrap_or_default();
         if !options.tables || !self.is_marked(id).map_err(DataFusionError::from)? {
@@ -436,6 +435,18 @@ impl TableCache {
         let disk = without_files(plan, &config, |f| !cached.contains_key(f.object_meta.location.as_ref()))?;
         UnionExec::try_new(vec![memory, disk])
     }
+}
+
+/// What a scan asked of its table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanShape<'a> {
+    /// Columns of the table's schema to return.
+    pub projection: Option<&'a [usize]>,
+    /// Rows the scan may stop after.
+    pub limit: Option<usize>,
+    /// Whether the scan's listing holds every file of the table (no
+    /// partition pruning, no limit).
+    pub complete: bool,
 }
 
 /// `plan` with its file scan reading only the files `keep` accepts (groups
