@@ -8,6 +8,7 @@
 //! * [`Catalog`] opens the database (WAL, `busy_timeout` 10 s, migrations) and serves reads.
 //! * [`Catalog::write`] runs a closure over a [`CatalogTx`] in one `BEGIN IMMEDIATE` transaction:
 //!   all of it commits, or none of it.
+//! * [`Catalog::cached_tables`] lists the tables marked by `CACHE TABLE`.
 //! * [`Catalog::generation`] changes on every committed write, from any process.
 //!
 //! ```
@@ -44,11 +45,13 @@
 //! # }
 //! ```
 
+mod cached_tables;
 mod error;
 pub mod migrations;
 mod model;
 mod store;
 
+pub use cached_tables::CachedTableEntry;
 pub use error::{CatalogError, Result};
 pub use migrations::CURRENT_VERSION;
 pub use model::{

@@ -145,6 +145,21 @@ CREATE TABLE index_files (
 );
 ",
     },
+    // Self-contained (it only references `tables`), so it can be renumbered when migrations
+    // written in parallel are merged.
+    Migration {
+        version: 3,
+        description: "cached tables: cached_tables",
+        sql: "
+-- One row per table marked by CACHE TABLE: the engine keeps its data in memory and serves its
+-- scans from there. The mark goes with its table (DROP TABLE, CREATE OR REPLACE).
+CREATE TABLE cached_tables (
+    table_id     INTEGER PRIMARY KEY REFERENCES tables(id) ON DELETE CASCADE,
+    lazy         INTEGER NOT NULL,
+    cached_at_ms INTEGER NOT NULL
+);
+",
+    },
 ];
 
 /// The schema version this build of Tarn writes and understands (the last migration's version).

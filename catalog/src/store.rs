@@ -119,7 +119,7 @@ impl Catalog {
     /// Locks the connection. A panic inside [`Catalog::write`] poisons the mutex, but the
     /// transaction was rolled back while unwinding, so the connection is still usable; if it is
     /// somehow still inside a transaction, that transaction is rolled back here.
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         let guard = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !guard.is_autocommit() {
             log::warn!("catalog connection was left inside a transaction; rolling it back");
@@ -132,7 +132,7 @@ impl Catalog {
 
     /// Runs `f` inside one read (deferred) transaction so that all its statements see the same
     /// snapshot of the catalog.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         let value = f(&tx)?;
@@ -233,9 +233,9 @@ impl Catalog {
 /// Mutations inside one transaction (see [`Catalog::write`]). Also offers reads that see the
 /// transaction's own uncommitted changes.
 pub struct CatalogTx<'a> {
-    conn: &'a Connection,
+    pub(crate) conn: &'a Connection,
     /// One timestamp for everything this transaction creates or refreshes.
-    now_ms: i64,
+    pub(crate) now_ms: i64,
 }
 
 impl fmt::Debug for CatalogTx<'_> {
@@ -583,7 +583,7 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn table_not_found(schema: &str, name: &str) -> CatalogError {
+pub(crate) fn table_not_found(schema: &str, name: &str) -> CatalogError {
     CatalogError::TableNotFound { schema: schema.to_string(), name: name.to_string() }
 }
 
@@ -678,7 +678,7 @@ fn table_id_in(conn: &Connection, schema_id: i64, name: &str) -> Result<Option<i
         .optional()?)
 }
 
-fn table_id(conn: &Connection, schema: &str, name: &str) -> Result<Option<i64>> {
+pub(crate) fn table_id(conn: &Connection, schema: &str, name: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached(
             "SELECT t.id FROM tables t JOIN schemas s ON s.id = t.schema_id

@@ -249,7 +249,7 @@ pub const COMMANDS: &[MetaCommand] = &[
         name: "cache",
         aliases: &[],
         args: "[clear]",
-        help: "result cache: entries, hits, misses, sub-plans, disk, and why the last query missed; clear empties it",
+        help: "result cache: entries, hits, misses, sub-plans, disk, and why the last query missed; then the cached tables; clear empties the result cache",
         argument: Argument::Choice(&["clear"]),
         kind: Kind::Cache,
     },
@@ -444,6 +444,12 @@ pub async fn run(shell: &mut Shell, line: &str, out: &mut dyn Write) -> Result<M
                 // One row of many columns: shown one line per column.
                 let result = shell.engine.sql("SELECT * FROM tarn.cache").await?;
                 let settings = OutputSettings { expanded: Expanded::On, timing: false, ..shell.output.clone() };
+                output::print_result(result, &settings, Instant::now(), out).await?;
+                // Then the tables kept in memory by CACHE TABLE, one row each.
+                let tables = "SELECT schema_name, table_name, loaded, files, rows, bytes, files_on_disk, hits, note \
+                              FROM tarn.cached_tables";
+                let result = shell.engine.sql(tables).await?;
+                let settings = OutputSettings { timing: false, ..shell.output.clone() };
                 output::print_result(result, &settings, Instant::now(), out).await?;
             }
             [word] if word.eq_ignore_ascii_case("clear") => {

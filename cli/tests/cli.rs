@@ -748,6 +748,8 @@ fn cache_command_says_why_the_last_query_missed() {
             "-c",
             "select sum(a) from t",
             "-c",
+            "cache lazy table t",
+            "-c",
             "\\cache",
             "-c",
             "\\cache clear",
@@ -755,6 +757,9 @@ fn cache_command_says_why_the_last_query_missed() {
     )
     .success();
     assert!(out.stdout.contains("last_outcome"), "{out:?}");
+    // The cached tables follow, one row each.
+    assert!(out.stdout.contains("files_on_disk"), "{out:?}");
+    assert!(out.stdout.contains("public      | t "), "{out:?}");
     assert!(out.stdout.contains("Result cache cleared."), "{out:?}");
     let out = tarn(dir.path(), &[":memory:", "-c", "\\cache everything"]).failure();
     assert!(out.stderr.contains("usage: \\cache [clear]"), "{out:?}");

@@ -1,6 +1,7 @@
 //! [`Engine`]: a DataFusion session over a Tarn catalog, and the execution of
 //! statements, including Tarn's own (`ATTACH`, `DETACH`, `REFRESH TABLE`,
-//! `COMMENT ON`) and the DDL whose effects it persists in the catalog.
+//! `COMMENT ON`, `CACHE TABLE`, …) and the DDL whose effects it persists in
+//! the catalog.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -412,6 +413,14 @@ impl Engine {
                 Ok(QueryResult::command(format!("REINDEX {count}")))
             }
             TarnStatement::ShowIndexes { table } => self.show_indexes(table.as_deref()).await,
+            TarnStatement::CacheTable { table, lazy } => {
+                self.cache_table(&table, lazy).await?;
+                Ok(QueryResult::command("CACHE TABLE"))
+            }
+            TarnStatement::UncacheTable { table, if_exists } => {
+                self.uncache_table(&table, if_exists)?;
+                Ok(QueryResult::command("UNCACHE TABLE"))
+            }
             TarnStatement::DataFusion(stmt) => self.execute_datafusion(*stmt).await,
         }
     }
@@ -485,6 +494,48 @@ impl Engine {
             crate::index::statements::rebuild(&state, &self.inner.bridge, entry, false).await?;
         }
         Ok(entries.len())
+    }
+
+    /// `CACHE [LAZY] TABLE`: keep a catalog table (`t` or `schema.t`) in
+    /// memory as Arrow and serve its scans from there, file by file, never
+    /// stale (see the README's *Table cache*). Loads it now unless `lazy`
+    /// (then its first scan does); the choice is kept in the catalog, so a
+    /// new process loads it at its first scan. Caching a cached table again
+    /// brings its data up to date. Fails, keeping nothing, when the table
+    /// does not fit in `tarn.cache.table_memory_limit`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("t.csv");
+    /// std::fs::write(&path, "a,b\n1,2\n")?;
+    /// // Files modified in the last two seconds are read from disk until they settle.
+    /// let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    /// std::fs::File::options().append(true).open(&path)?.set_modified(minute_ago)?;
+    /// let engine = tarn::Engine::in_memory().await?;
+    /// engine.register_table("t", path.to_str().unwrap_or_default(), Default::default()).await?;
+    /// engine.cache_table("t", false).await?;
+    /// let rows = engine.sql("SELECT table_name, files, rows FROM tarn.cached_tables").await?.collect().await?;
+    /// assert!(rows.to_pretty_string()?.contains("| t          | 1     | 1    |"));
+    /// engine.uncache_table("t", false)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn cache_table(&self, name: &str, lazy: bool) -> Result<()> {
+        let (schema, table) = self.resolve_table_name(name)?;
+        reject_system(&schema)?;
+        let state = self.inner.ctx.state();
+        crate::table_cache::cache_table(&state, &self.inner.bridge, &schema, &table, lazy).await
+    }
+
+    /// `UNCACHE TABLE`: forget a table's cached data and its mark in the
+    /// catalog. Uncaching a table that is not cached does nothing; a
+    /// missing table is an error unless `if_exists`.
+    pub fn uncache_table(&self, name: &str, if_exists: bool) -> Result<()> {
+        let (schema, table) = self.resolve_table_name(name)?;
+        reject_system(&schema)?;
+        crate::table_cache::uncache_table(&self.inner.bridge, &schema, &table, if_exists)
     }
 
     /// `SHOW INDEXES [FROM table]`: rows of `tarn.indexes`.

@@ -8,7 +8,8 @@
 //! own statements (`ATTACH`, `DETACH`, `REFRESH TABLE`, `COMMENT ON`, and
 //! secondary indexes on lake files: `CREATE INDEX`, `DROP INDEX`, `REINDEX`,
 //! `SHOW INDEXES`, used by the [`IndexPruningRule`] to skip files, Parquet
-//! row groups and CSV/NDJSON byte blocks).
+//! row groups and CSV/NDJSON byte blocks; and `CACHE TABLE`/`UNCACHE TABLE`,
+//! which keep a table's files in memory as Arrow, per file and never stale).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -41,6 +42,7 @@ mod sniff;
 pub mod statement;
 mod stores;
 mod system_tables;
+mod table_cache;
 pub mod tpch;
 
 pub use blocking::BlockingEngine;

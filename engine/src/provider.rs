@@ -72,11 +72,14 @@ pub(crate) struct Bridge {
     built: RwLock<HashMap<(String, String), BuiltTable>>,
     /// The engine's result cache (listed by the system tables).
     pub result_cache: Arc<ResultCache>,
+    /// The engine's table cache (`CACHE TABLE`), which serves cached tables' scans.
+    pub table_cache: Arc<crate::table_cache::TableCache>,
 }
 
 impl Bridge {
     pub(crate) fn new(catalog: Arc<Catalog>, result_cache: Arc<ResultCache>) -> Result<Self> {
         let indexes = Arc::new(crate::index::IndexRegistry::new(catalog.clone())?);
+        let catalog_for_cache = catalog.clone();
         Ok(Self {
             catalog,
             indexes,
@@ -84,6 +87,10 @@ impl Bridge {
             overlay: Default::default(),
             built: Default::default(),
             result_cache,
+            table_cache: Arc::new(crate::table_cache::TableCache::new(
+                catalog_for_cache,
+                crate::settings::CacheOptions::default().table_memory_limit,
+            )),
         })
     }
 
@@ -106,6 +113,7 @@ impl Bridge {
         }
         let mut table = LakeTable::new(state, entry.def.clone(), None)?;
         table.table_id = Some(entry.id);
+        table.table_cache = Some(self.table_cache.clone());
         let table = Arc::new(table);
         if let Ok(mut built) = self.built.write() {
             built
@@ -308,12 +316,37 @@ pub struct LakeTable {
     /// Catalog id, for tables of the catalog (their scans are tagged with it
     /// so the index pruning rule knows whose files it sees).
     table_id: Option<i64>,
+    /// The engine's table cache, for tables of the catalog: their scans are
+    /// served from memory when the table is cached.
+    table_cache: Option<Arc<crate::table_cache::TableCache>>,
 }
 
 impl LakeTable {
     pub(crate) fn new(state: &SessionState, def: TableDefinition, manifest: Option<Vec<FileEntry>>) -> Result<Self> {
         let inner = lake::listing_table(state, &def)?;
-        Ok(Self { def, manifest, inner, table_id: None })
+        Ok(Self { def, manifest, inner, table_id: None, table_cache: None })
+    }
+
+    /// The table's catalog id (None for ad-hoc tables).
+    pub(crate) fn table_id(&self) -> Option<i64> {
+        self.table_id
+    }
+
+    /// The scan of the table's files, never served from the table cache
+    /// (index builds and the table cache itself read files through it).
+    pub(crate) async fn file_scan_plan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let plan = self.inner.scan(state, projection, filters, limit).await?;
+        let plan = crate::file_context::with_file_context(plan)?;
+        match self.table_id {
+            Some(id) => crate::optimizer::index_pruning::tag_scan(plan, id),
+            None => Ok(plan),
+        }
     }
 
     /// The stored definition of this table.
@@ -357,11 +390,17 @@ impl TableProvider for LakeTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let plan = self.inner.scan(state, projection, filters, limit).await?;
-        let plan = crate::file_context::with_file_context(plan)?;
-        match self.table_id {
-            Some(id) => crate::optimizer::index_pruning::tag_scan(plan, id),
-            None => Ok(plan),
+        let plan = self.file_scan_plan(state, projection, filters, limit).await?;
+        match (self.table_id, &self.table_cache) {
+            (Some(id), Some(cache)) => {
+                // Only a scan without filters or limit lists every file (the
+                // listing prunes by partition values, and a limit may stop it early).
+                let complete = filters.is_empty() && limit.is_none();
+                let shape =
+                    crate::table_cache::ScanShape { projection: projection.map(Vec::as_slice), limit, complete };
+                cache.route(state, self, id, plan, shape).await
+            }
+            _ => Ok(plan),
         }
     }
 

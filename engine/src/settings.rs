@@ -93,6 +93,15 @@ config_namespace! {
         /// Bytes the on-disk tier may take; least recently used files are
         /// deleted beyond it.
         pub disk_limit: u64, default = 1024 * 1024 * 1024
+        /// Serve the scans of tables marked by `CACHE TABLE` from memory
+        /// (each file whose path, size, last-modified time and etag are
+        /// unchanged); `false` reads their files as if nothing were cached.
+        pub tables: bool, default = true
+        /// Bytes of Arrow data the table cache may hold (measured). `CACHE
+        /// TABLE` fails when a table does not fit in what is free; files that
+        /// grow a cached table past it are read from disk; lowering it drops
+        /// the data of the least recently scanned tables.
+        pub table_memory_limit: usize, default = 2 * 1024 * 1024 * 1024
     }
 }
 

@@ -1,6 +1,7 @@
 //! Parsing SQL scripts into statements: DataFusion's SQL plus Tarn's own
 //! statements (`ATTACH`, `DETACH`, `REFRESH TABLE`, `CREATE INDEX`,
-//! `DROP INDEX`, `REINDEX`, `SHOW INDEXES`), with every statement's text and
+//! `DROP INDEX`, `REINDEX`, `SHOW INDEXES`, `CACHE TABLE`, `UNCACHE TABLE`),
+//! with every statement's text and
 //! position kept so errors can point at it.
 
 use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
@@ -80,6 +81,21 @@ pub enum TarnStatement {
         /// Table name as written, if given.
         table: Option<String>,
     },
+    /// `CACHE [LAZY] TABLE name`: keep the table's files in memory (now, or
+    /// at its first scan when lazy) and serve its scans from there.
+    CacheTable {
+        /// Table name as written (`t` or `schema.t`).
+        table: String,
+        /// `LAZY`: load at the first scan.
+        lazy: bool,
+    },
+    /// `UNCACHE TABLE [IF EXISTS] name`: drop the table from the table cache.
+    UncacheTable {
+        /// Table name as written (`t` or `schema.t`).
+        table: String,
+        /// No error when the table does not exist.
+        if_exists: bool,
+    },
     /// Anything else: DataFusion's SQL (queries, DDL, `COMMENT ON`, `SET`, `EXPLAIN`, ...).
     DataFusion(Box<DFStatement>),
 }
@@ -122,6 +138,8 @@ pub fn parse_script(sql: &str, dialect: &dyn Dialect, recursion_limit: usize) ->
             Some(TarnKeyword::ShowIndexes) => {
                 parse_show_indexes(&mut parser.parser).map_err(|e| syntax_error(e, sql))?
             }
+            Some(TarnKeyword::Cache) => parse_cache(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
+            Some(TarnKeyword::Uncache) => parse_uncache(&mut parser.parser).map_err(|e| syntax_error(e, sql))?,
             None => TarnStatement::DataFusion(Box::new(
                 parser.parse_statement().map_err(|e| position_at_end(Error::from(e), sql))?,
             )),
@@ -205,6 +223,8 @@ enum TarnKeyword {
     DropIndex,
     Reindex,
     ShowIndexes,
+    Cache,
+    Uncache,
 }
 
 fn bare_word(token: &Token) -> Option<String> {
@@ -224,6 +244,8 @@ fn tarn_keyword(token: &Token, next: &Token) -> Option<TarnKeyword> {
         ("DROP", Some("INDEX")) => Some(TarnKeyword::DropIndex),
         ("REINDEX", _) => Some(TarnKeyword::Reindex),
         ("SHOW", Some("INDEXES" | "INDEX")) => Some(TarnKeyword::ShowIndexes),
+        ("CACHE", _) => Some(TarnKeyword::Cache),
+        ("UNCACHE", _) => Some(TarnKeyword::Uncache),
         _ => None,
     }
 }
@@ -290,6 +312,25 @@ fn parse_show_indexes(p: &mut Parser) -> Result<TarnStatement, ParserError> {
     let table =
         if p.parse_keyword(Keyword::FROM) || p.parse_keyword(Keyword::IN) { Some(parse_name(p)?) } else { None };
     Ok(TarnStatement::ShowIndexes { table })
+}
+
+fn parse_cache(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // CACHE
+    let lazy = bare_word(&p.peek_token().token).is_some_and(|w| w == "LAZY");
+    if lazy {
+        p.next_token();
+    }
+    p.expect_keyword_is(Keyword::TABLE)?;
+    let table = parse_name(p)?;
+    Ok(TarnStatement::CacheTable { table, lazy })
+}
+
+fn parse_uncache(p: &mut Parser) -> Result<TarnStatement, ParserError> {
+    p.next_token(); // UNCACHE
+    p.expect_keyword_is(Keyword::TABLE)?;
+    let if_exists = p.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let table = parse_name(p)?;
+    Ok(TarnStatement::UncacheTable { table, if_exists })
 }
 
 fn parse_attach(p: &mut Parser) -> Result<TarnStatement, ParserError> {
@@ -399,6 +440,17 @@ mod tests {
         );
         assert!(matches!(&s[1].kind, TarnStatement::Detach { schema, if_exists: true } if schema == "lake"));
         assert!(matches!(&s[2].kind, TarnStatement::Refresh { table } if table == "lake.Orders"));
+    }
+
+    #[test]
+    fn parses_cache_statements() {
+        let s = parse("CACHE TABLE Lake.\"Trips\"; cache lazy table t; UNCACHE TABLE IF EXISTS t; uncache table u");
+        assert!(matches!(&s[0].kind, TarnStatement::CacheTable { table, lazy: false } if table == "lake.Trips"));
+        assert!(matches!(&s[1].kind, TarnStatement::CacheTable { table, lazy: true } if table == "t"));
+        assert!(matches!(&s[2].kind, TarnStatement::UncacheTable { table, if_exists: true } if table == "t"));
+        assert!(matches!(&s[3].kind, TarnStatement::UncacheTable { table, if_exists: false } if table == "u"));
+        let err = parse_script("CACHE TABLE t AS SELECT 1", &GenericDialect {}, 50).unwrap_err().to_string();
+        assert!(err.contains("Expected: end of statement"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `tarn` schema of system tables: what the catalog holds, as SQL tables
 //! (`tarn.schemas`, `tarn.tables`, `tarn.columns`, `tarn.files`,
-//! `tarn.indexes`), and the state of the result cache (`tarn.cache`,
-//! `tarn.cache_entries`). Each is a snapshot taken when a statement looks it
+//! `tarn.indexes`), the state of the result cache (`tarn.cache`,
+//! `tarn.cache_entries`) and of the table cache (`tarn.cached_tables`). Each is a snapshot taken when a statement looks it
 //! up.
 
 use std::sync::Arc;
@@ -20,7 +20,8 @@ use crate::provider::Bridge;
 use crate::settings::{CacheOptions, TarnOptions};
 
 /// Names of the system tables.
-pub const SYSTEM_TABLES: [&str; 7] = ["cache", "cache_entries", "columns", "files", "indexes", "schemas", "tables"];
+pub const SYSTEM_TABLES: [&str; 8] =
+    ["cache", "cache_entries", "cached_tables", "columns", "files", "indexes", "schemas", "tables"];
 
 /// The `tarn` schema.
 #[derive(Debug)]
@@ -42,6 +43,7 @@ impl SystemSchema {
             "indexes" => self.indexes()?,
             "cache" => self.cache()?,
             "cache_entries" => self.cache_entries()?,
+            "cached_tables" => self.cached_tables()?,
             _ => return Ok(None),
         };
         Ok(Some(batch))
@@ -299,11 +301,64 @@ impl SystemSchema {
         )
     }
 
+    /// Tables marked by `CACHE TABLE` (from the catalog) and what this
+    /// engine holds of them.
+    fn cached_tables(&self) -> Result<RecordBatch> {
+        let marked = self.bridge.catalog.cached_tables()?;
+        let infos = self.bridge.table_cache.infos();
+        let info = |id: i64| infos.get(&id);
+        let u = |f: &dyn Fn(&crate::table_cache::TableInfo) -> u64| -> ArrayRef {
+            Arc::new(UInt64Array::from_iter_values(marked.iter().map(|m| info(m.table_id).map_or(0, f))))
+        };
+        let times = |f: &dyn Fn(&crate::table_cache::TableInfo) -> Option<std::time::SystemTime>| -> ArrayRef {
+            Arc::new(
+                TimestampMillisecondArray::from(
+                    marked.iter().map(|m| info(m.table_id).and_then(f).map(ms)).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            )
+        };
+        batch(
+            vec![
+                ("schema_name", DataType::Utf8, false),
+                ("table_name", DataType::Utf8, false),
+                ("lazy", DataType::Boolean, false),
+                ("loaded", DataType::Boolean, false),
+                ("files", DataType::UInt64, false),
+                ("rows", DataType::UInt64, false),
+                ("bytes", DataType::UInt64, false),
+                ("files_on_disk", DataType::UInt64, false),
+                ("note", DataType::Utf8, true),
+                ("hits", DataType::UInt64, false),
+                ("cached_at", ts(), false),
+                ("loaded_at", ts(), true),
+                ("last_scan_at", ts(), true),
+            ],
+            vec![
+                strings(marked.iter().map(|m| Some(m.schema.clone()))),
+                strings(marked.iter().map(|m| Some(m.name.clone()))),
+                Arc::new(BooleanArray::from(marked.iter().map(|m| m.lazy).collect::<Vec<_>>())),
+                Arc::new(BooleanArray::from(
+                    marked.iter().map(|m| info(m.table_id).is_some_and(|i| i.loaded_at.is_some())).collect::<Vec<_>>(),
+                )),
+                u(&|i| i.files as u64),
+                u(&|i| i.rows),
+                u(&|i| i.bytes as u64),
+                u(&|i| i.pending as u64),
+                strings(marked.iter().map(|m| info(m.table_id).and_then(|i| i.note.clone()))),
+                u(&|i| i.hits),
+                Arc::new(
+                    TimestampMillisecondArray::from_iter_values(marked.iter().map(|m| m.cached_at_ms))
+                        .with_timezone("UTC"),
+                ),
+                times(&|i| i.loaded_at),
+                times(&|i| i.last_scan_at),
+            ],
+        )
+    }
+
     fn cache_entries(&self) -> Result<RecordBatch> {
         let entries = self.bridge.result_cache.entries();
-        let ms = |t: std::time::SystemTime| {
-            t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-        };
         batch(
             vec![
                 ("entry", DataType::UInt64, false),
@@ -337,6 +392,11 @@ impl SystemSchema {
             ],
         )
     }
+}
+
+/// Milliseconds since the Unix epoch.
+fn ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 fn ts() -> DataType {

@@ -8,32 +8,10 @@
 //! be cached: a result over a file modified within the last two seconds is
 //! not stored (see `RACY_WINDOW` in engine/src/result_cache/exec.rs).
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
-
+use common::{Lake, age, lake_folder, write_csv};
 use tarn::{CacheOutcome, Engine};
 
-/// Write `rows` (of `id,grp,amount`) to `path` and date it a minute back.
-fn write_csv(path: &Path, rows: std::ops::Range<i64>) {
-    let mut body = String::from("id,grp,amount\n");
-    for i in rows {
-        body.push_str(&format!("{i},{},{}\n", i % 3, i * 10));
-    }
-    std::fs::write(path, body).unwrap();
-    age(path);
-}
-
-/// Set a file's last-modified time a minute back, as an unchanged file's.
-fn age(path: &Path) {
-    let file = std::fs::File::options().append(true).open(path).unwrap();
-    file.set_modified(SystemTime::now() - Duration::from_secs(60)).unwrap();
-}
-
-struct Lake {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    engine: Engine,
-}
+mod common;
 
 /// A table `t` over the folder `t/` holding `a.csv` (ids 0..10), in an
 /// engine caching whole results only (the entry counts below are those of
@@ -44,10 +22,7 @@ async fn lake() -> Lake {
 
 /// [`lake`] in an engine with these settings.
 async fn lake_with(settings: &[(&str, &str)]) -> Lake {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    std::fs::create_dir(root.join("t")).unwrap();
-    write_csv(&root.join("t/a.csv"), 0..10);
+    let (dir, root) = lake_folder(&[("a.csv", 0..10)]);
     let mut builder = Engine::builder().catalog_path(root.join("lake.db"));
     for (key, value) in settings {
         builder = builder.setting(*key, *value);

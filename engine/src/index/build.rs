@@ -129,7 +129,7 @@ pub(crate) async fn build(
         .iter()
         .map(|c| schema.index_of(c).map_err(|_| Error::NotFound { kind: "column", name: c.clone() }))
         .collect::<Result<Vec<_>>>()?;
-    let plan = table.scan(state, Some(&projection), &[], None).await?;
+    let plan = table.file_scan_plan(state, Some(&projection), &[], None).await?;
     let config = file_scan(&plan).ok_or_else(|| Error::internal("a lake table's scan has no file source"))?;
     let store = state.runtime_env().object_store(&config.object_store_url)?;
     let files: Vec<PartitionedFile> = config.file_groups.iter().flat_map(|g| g.files().iter().cloned()).collect();

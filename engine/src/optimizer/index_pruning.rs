@@ -6,7 +6,7 @@
 //! It finds each `DataSourceExec` over a catalog table's files (the table's
 //! scan tags every file with a [`ScanOrigin`]) and the predicates that apply
 //! to its rows: a `FilterExec` above it (through nodes that keep rows and
-//! columns: repartitioning, merging partitions) and the Parquet source's own
+//! columns: repartitioning, merging partitions, unions) and the Parquet source's own
 //! pushed-down predicate. For every file that an index of that table covers
 //! *as it is now* (same size, modification time and etag as when indexed),
 //! the index's units are tested against the predicates; the file is dropped,
@@ -45,6 +45,7 @@ use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
@@ -120,6 +121,9 @@ impl IndexPruningRule {
             p
         } else if plan.downcast_ref::<RepartitionExec>().is_some()
             || plan.downcast_ref::<CoalescePartitionsExec>().is_some()
+            // A cached table's scan: the table cache's part and the file scan
+            // of the files it does not hold, side by side.
+            || plan.downcast_ref::<UnionExec>().is_some()
         {
             predicates
         } else {
