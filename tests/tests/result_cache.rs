@@ -8,6 +8,9 @@
 //! be cached: a result over a file modified within the last two seconds is
 //! not stored (see `RACY_WINDOW` in engine/src/result_cache/exec.rs).
 
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
 use common::{Lake, age, lake_folder, write_csv};
 use tarn::{CacheOutcome, Engine};
 
