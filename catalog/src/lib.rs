@@ -8,6 +8,8 @@
 //! * [`Catalog`] opens the database (WAL, `busy_timeout` 10 s, migrations) and serves reads.
 //! * [`Catalog::write`] runs a closure over a [`CatalogTx`] in one `BEGIN IMMEDIATE` transaction:
 //!   all of it commits, or none of it.
+//! * [`Catalog::file_metadata`] and [`Catalog::write_file_metadata`] keep the engine's persisted
+//!   file-metadata cache (encoded Parquet footers), bounded in bytes, outside the generation.
 //! * [`Catalog::generation`] changes on every committed write, from any process.
 //!
 //! ```
@@ -45,11 +47,13 @@
 //! ```
 
 mod error;
+mod file_metadata;
 pub mod migrations;
 mod model;
 mod store;
 
 pub use error::{CatalogError, Result};
+pub use file_metadata::{FileMetadataUsage, FileMetadataWrite, FileMetadataWriteOutcome, StoredFileMetadata};
 pub use migrations::CURRENT_VERSION;
 pub use model::{
     ColumnStats, FileEntry, FileFormat, IndexDefinition, IndexEntry, IndexedFile, SchemaEntry, TableDefinition,
