@@ -232,7 +232,9 @@ mod tests {
     }
 
     fn put(catalog: &Catalog, entries: &[StoredFileMetadata], limit: u64) -> FileMetadataWriteOutcome {
-        catalog.write_file_metadata(FileMetadataWrite { put: entries, byte_limit: limit, ..Default::default() }).unwrap()
+        catalog
+            .write_file_metadata(FileMetadataWrite { put: entries, byte_limit: limit, ..Default::default() })
+            .unwrap()
     }
 
     #[test]
@@ -257,7 +259,9 @@ mod tests {
         // Make /a the more recently used one.
         std::thread::sleep(std::time::Duration::from_millis(5));
         let touch = ["/a".to_string()];
-        catalog.write_file_metadata(FileMetadataWrite { touch: &touch, byte_limit: 100, ..Default::default() }).unwrap();
+        catalog
+            .write_file_metadata(FileMetadataWrite { touch: &touch, byte_limit: 100, ..Default::default() })
+            .unwrap();
         let outcome = put(&catalog, &[entry("/c", 40)], 100);
         assert_eq!((outcome.written, outcome.evicted), (1, 1));
         assert!(catalog.file_metadata("/b").unwrap().is_none());

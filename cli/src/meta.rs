@@ -249,7 +249,8 @@ pub const COMMANDS: &[MetaCommand] = &[
         name: "cache",
         aliases: &[],
         args: "[clear]",
-        help: "the result cache: entries, hits, misses, bytes, and why the last query missed; clear empties it",
+        help: "the result cache (entries, hits, misses, bytes, why the last query missed) and the metadata cache \
+               (footers in memory and in the catalog); clear empties both",
         argument: Argument::Choice(&["clear"]),
         kind: Kind::Cache,
     },
@@ -445,10 +446,15 @@ pub async fn run(shell: &mut Shell, line: &str, out: &mut dyn Write) -> Result<M
                 let result = shell.engine.sql("SELECT * FROM tarn.cache").await?;
                 let settings = OutputSettings { expanded: Expanded::On, timing: false, ..shell.output.clone() };
                 output::print_result(result, &settings, Instant::now(), out).await?;
+                // One row per tier (memory, catalog).
+                let result = shell.engine.sql("SELECT * FROM tarn.metadata_cache").await?;
+                let settings = OutputSettings { timing: false, ..shell.output.clone() };
+                output::print_result(result, &settings, Instant::now(), out).await?;
             }
             [word] if word.eq_ignore_ascii_case("clear") => {
                 shell.engine.clear_cache();
-                confirm(shell, out, "Result cache cleared.".to_string())?;
+                shell.engine.clear_metadata_cache(true);
+                confirm(shell, out, "Result cache and metadata cache cleared.".to_string())?;
             }
             _ => return Err(usage()),
         },

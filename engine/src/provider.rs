@@ -357,6 +357,8 @@ impl TableProvider for LakeTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        // The scan reads footers (statistics): under the settings in force.
+        crate::metadata_cache::MetadataCache::apply_settings(state);
         let plan = self.inner.scan(state, projection, filters, limit).await?;
         let plan = crate::file_context::with_file_context(plan)?;
         match self.table_id {
