@@ -103,6 +103,37 @@ impl Catalog {
         .transpose()
     }
 
+    /// The persisted metadata of the files whose paths start with `prefix` (e.g. a table's folder),
+    /// ordered by path, in one range read: as many as fit in `byte_budget` bytes of data. The flag
+    /// is true when that was all of them.
+    pub fn file_metadata_under(&self, prefix: &str, byte_budget: u64) -> Result<(Vec<StoredFileMetadata>, bool)> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT path, size, last_modified_ns, etag, kind, format_version, data FROM file_metadata
+             WHERE path >= ?1 AND substr(path, 1, length(?1)) = ?1 ORDER BY path",
+        )?;
+        let mut rows = stmt.query([prefix])?;
+        let mut out = Vec::new();
+        let mut bytes = 0u64;
+        while let Some(r) = rows.next()? {
+            let data: Vec<u8> = r.get(6)?;
+            bytes = bytes.saturating_add(data.len() as u64);
+            if bytes > byte_budget {
+                return Ok((out, false));
+            }
+            out.push(StoredFileMetadata {
+                path: r.get(0)?,
+                size: to_u64(r.get(1)?, "file size")?,
+                last_modified_ns: r.get(2)?,
+                etag: r.get(3)?,
+                kind: r.get(4)?,
+                format_version: r.get(5)?,
+                data,
+            });
+        }
+        Ok((out, true))
+    }
+
     /// Apply one batch of puts, touches and removals, then evict down to the byte bound, in one
     /// `IMMEDIATE` transaction (all or nothing; the generation is not bumped).
     pub fn write_file_metadata(&self, write: FileMetadataWrite<'_>) -> Result<FileMetadataWriteOutcome> {
@@ -277,6 +308,12 @@ mod tests {
     fn remove_under_prefix_keeps_listed_files() {
         let catalog = Catalog::open_in_memory().unwrap();
         put(&catalog, &[entry("t/a", 1), entry("t/b", 1), entry("t2/c", 1), entry("u/d", 1)], 100);
+        let (under, complete) = catalog.file_metadata_under("t/", 100).unwrap();
+        assert!(complete);
+        assert_eq!(under.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), ["t/a", "t/b"]);
+        let (under, complete) = catalog.file_metadata_under("t", 2).unwrap();
+        assert!(!complete, "t/a, t/b and t2/c take 3 bytes");
+        assert_eq!(under.len(), 2);
         let removed = catalog.remove_file_metadata_under("t/", &["t/a".to_string()]).unwrap();
         assert_eq!(removed, 1);
         assert!(catalog.file_metadata("t/a").unwrap().is_some());

@@ -152,6 +152,36 @@ pub struct MetadataCache {
     catalog: OnceLock<Option<Arc<Catalog>>>,
     writer: Mutex<Option<Writer>>,
     stats: Arc<Stats>,
+    /// Rows read ahead from the catalog for scans being planned, by path.
+    preloaded: Mutex<std::collections::HashMap<String, StoredFileMetadata>>,
+    /// Prefixes read ahead completely by a scan being planned: a miss under
+    /// one needs no lookup (the catalog has no row for it).
+    complete: Mutex<Vec<String>>,
+    /// Prefixes read ahead in this process (each is read ahead once).
+    preloaded_prefixes: Mutex<HashSet<String>>,
+}
+
+/// Keeps the rows a scan read ahead until its planning is done
+/// ([`MetadataCache::preload_table`]); dropping it forgets those not used.
+pub(crate) struct PreloadGuard {
+    cache: Arc<MetadataCache>,
+    prefix: String,
+    paths: Vec<String>,
+}
+
+impl Drop for PreloadGuard {
+    fn drop(&mut self) {
+        {
+            let mut preloaded = self.cache.preloaded.lock();
+            for path in &self.paths {
+                preloaded.remove(path);
+            }
+        }
+        let mut complete = self.cache.complete.lock();
+        if let Some(i) = complete.iter().position(|p| *p == self.prefix) {
+            complete.swap_remove(i);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -199,6 +229,9 @@ impl MetadataCache {
                 persist_limit: AtomicU64::new(options.metadata_persist_limit),
                 ..Stats::default()
             }),
+            preloaded: Mutex::new(std::collections::HashMap::new()),
+            complete: Mutex::new(Vec::new()),
+            preloaded_prefixes: Mutex::new(HashSet::new()),
         };
         cache.apply(options);
         cache
@@ -235,6 +268,59 @@ impl MetadataCache {
         if !options.metadata {
             self.clear();
         }
+    }
+
+    /// Before a Parquet table's scan is planned (which reads every file's
+    /// footer for statistics): read the persisted footers under the table's
+    /// locations in one range read per location, instead of one lookup per
+    /// file. Once per location and process; the rows not used are dropped
+    /// with the guards.
+    pub(crate) fn preload_table(
+        session: &dyn Session,
+        format: tarn_catalog::FileFormat,
+        urls: &[datafusion::datasource::listing::ListingTableUrl],
+    ) -> Vec<PreloadGuard> {
+        let Some(cache) = session.config().get_extension::<MetadataCache>() else { return Vec::new() };
+        if format != tarn_catalog::FileFormat::Parquet || !cache.persisting() {
+            return Vec::new();
+        }
+        urls.iter()
+            .filter_map(|url| {
+                let prefix = url.prefix().to_string();
+                let prefix = if url.is_collection() && !prefix.is_empty() && !prefix.ends_with('/') {
+                    format!("{prefix}/")
+                } else {
+                    prefix
+                };
+                cache.preload(prefix)
+            })
+            .collect()
+    }
+
+    fn preload(self: &Arc<Self>, prefix: String) -> Option<PreloadGuard> {
+        if !self.preloaded_prefixes.lock().insert(prefix.clone()) {
+            return None;
+        }
+        let catalog = self.catalog()?;
+        let budget = self.memory_limit.load(Ordering::Relaxed) as u64;
+        let (rows, complete) = match catalog.file_metadata_under(&prefix, budget) {
+            Ok(found) => found,
+            Err(e) => {
+                log::warn!("metadata cache: cannot read the persisted footers under '{prefix}': {e}");
+                return None;
+            }
+        };
+        let paths: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
+        {
+            let mut preloaded = self.preloaded.lock();
+            for row in rows {
+                preloaded.insert(row.path.clone(), row);
+            }
+        }
+        if complete {
+            self.complete.lock().push(prefix.clone());
+        }
+        Some(PreloadGuard { cache: self.clone(), prefix, paths })
     }
 
     fn enabled(&self) -> bool {
@@ -387,10 +473,19 @@ impl MetadataCache {
         }
     }
 
-    /// Look `key` up in the catalog; decode and validate the framing.
+    /// Look `key` up among the rows read ahead, else in the catalog; decode
+    /// and validate the framing.
     fn load_persisted(&self, key: &Path) -> Option<CachedFileMetadataEntry> {
-        let catalog = self.catalog()?;
-        let row = match catalog.file_metadata(key.as_ref()) {
+        let preloaded = self.preloaded.lock().remove(key.as_ref());
+        let found = match preloaded {
+            Some(row) => Ok(Some(row)),
+            None if self.complete.lock().iter().any(|p| key.as_ref().starts_with(p.as_str())) => Ok(None),
+            None => match self.catalog() {
+                Some(catalog) => catalog.file_metadata(key.as_ref()),
+                None => Ok(None),
+            },
+        };
+        let row = match found {
             Ok(Some(row)) => row,
             Ok(None) => {
                 self.stats.persisted_misses.fetch_add(1, Ordering::Relaxed);
