@@ -121,6 +121,8 @@ struct Slot {
     hits: usize,
     /// Loaded from the catalog in this process and not yet marked as used there.
     untouched_on_disk: bool,
+    /// The catalog has (or the writer was given) this entry's footer.
+    on_disk: bool,
 }
 
 #[derive(Default)]
@@ -449,7 +451,13 @@ impl MetadataCache {
 
     /// Insert into memory, evicting least recently used entries beyond the
     /// limit; returns the entry it replaced.
-    fn insert_memory(&self, key: &Path, entry: CachedFileMetadataEntry, untouched_on_disk: bool) -> Option<Slot> {
+    fn insert_memory(
+        &self,
+        key: &Path,
+        entry: CachedFileMetadataEntry,
+        untouched_on_disk: bool,
+        on_disk: bool,
+    ) -> Option<Slot> {
         let bytes = entry.file_metadata.memory_size() + key.as_ref().len();
         let limit = self.memory_limit.load(Ordering::Relaxed);
         let mut memory = self.memory.lock();
@@ -458,7 +466,7 @@ impl MetadataCache {
             memory.bytes -= old.bytes;
         }
         if bytes <= limit {
-            memory.slots.insert(key.clone(), Slot { entry, bytes, hits: 0, untouched_on_disk });
+            memory.slots.insert(key.clone(), Slot { entry, bytes, hits: 0, untouched_on_disk, on_disk });
             memory.bytes += bytes;
         }
         self.evict_to(&mut memory, limit);
@@ -605,6 +613,14 @@ fn parquet_metadata(entry: &CachedFileMetadataEntry) -> Option<Arc<ParquetMetaDa
     })
 }
 
+fn metadata_has_page_index(metadata: &ParquetMetaData) -> bool {
+    metadata.column_index().is_some() && metadata.offset_index().is_some()
+}
+
+fn has_page_index(entry: &CachedFileMetadataEntry) -> bool {
+    parquet_metadata(entry).is_some_and(|m| metadata_has_page_index(&m))
+}
+
 /// The background writer: batches jobs into short transactions until the
 /// cache is dropped.
 fn write_loop(catalog: &Catalog, receiver: &Receiver<Job>, stats: &Stats) {
@@ -700,7 +716,7 @@ impl Cache<Path, CachedFileMetadataEntry> for MetadataCache {
             return None;
         }
         let entry = self.load_persisted(key)?;
-        self.insert_memory(key, entry.clone(), true);
+        self.insert_memory(key, entry.clone(), true, true);
         Some(entry)
     }
 
@@ -708,13 +724,23 @@ impl Cache<Path, CachedFileMetadataEntry> for MetadataCache {
         if !self.enabled() || recently_modified(&value.meta) {
             return None;
         }
-        let persist = self.persisting().then(|| parquet_metadata(&value)).flatten();
+        let metadata = self.persisting().then(|| parquet_metadata(&value)).flatten();
         let meta = value.meta.clone();
-        let old = self.insert_memory(key, value, false);
-        let changed = old
-            .as_ref()
-            .is_some_and(|o| o.entry.meta.size != meta.size || o.entry.meta.last_modified != meta.last_modified);
-        if changed {
+        let same_file = |o: &Slot| o.entry.meta.size == meta.size && o.entry.meta.last_modified == meta.last_modified;
+        // DataFusion puts an entry again after trying to add a page index to
+        // it (files without one get none): persist only what is new.
+        let already_on_disk = {
+            let memory = self.memory.lock();
+            memory.slots.get(key).is_some_and(|o| {
+                same_file(o)
+                    && o.on_disk
+                    && (has_page_index(&o.entry) || !metadata.as_deref().is_some_and(metadata_has_page_index))
+            })
+        };
+        let persist = metadata.filter(|_| !already_on_disk);
+        let on_disk = already_on_disk || persist.is_some();
+        let old = self.insert_memory(key, value, false, on_disk);
+        if old.as_ref().is_some_and(|o| !same_file(o)) {
             self.stats.invalidations.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(metadata) = persist {

@@ -359,7 +359,8 @@ impl TableProvider for LakeTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         // The scan reads footers (statistics): under the settings in force.
         crate::metadata_cache::MetadataCache::apply_settings(state);
-        let preloaded = crate::metadata_cache::MetadataCache::preload_table(state, self.def.format, self.inner.table_paths());
+        let preloaded =
+            crate::metadata_cache::MetadataCache::preload_table(state, self.def.format, self.inner.table_paths());
         let plan = self.inner.scan(state, projection, filters, limit).await?;
         drop(preloaded);
         let plan = crate::file_context::with_file_context(plan)?;
