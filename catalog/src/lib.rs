@@ -9,6 +9,8 @@
 //! * [`Catalog::write`] runs a closure over a [`CatalogTx`] in one `BEGIN IMMEDIATE` transaction:
 //!   all of it commits, or none of it.
 //! * [`Catalog::cached_tables`] lists the tables marked by `CACHE TABLE`.
+//! * [`Catalog::file_metadata`] and [`Catalog::write_file_metadata`] keep the engine's persisted
+//!   file-metadata cache (encoded Parquet footers), bounded in bytes, outside the generation.
 //! * [`Catalog::generation`] changes on every committed write, from any process.
 //!
 //! ```
@@ -47,12 +49,14 @@
 
 mod cached_tables;
 mod error;
+mod file_metadata;
 pub mod migrations;
 mod model;
 mod store;
 
 pub use cached_tables::CachedTableEntry;
 pub use error::{CatalogError, Result};
+pub use file_metadata::{FileMetadataUsage, FileMetadataWrite, FileMetadataWriteOutcome, StoredFileMetadata};
 pub use migrations::CURRENT_VERSION;
 pub use model::{
     ColumnStats, FileEntry, FileFormat, IndexDefinition, IndexEntry, IndexedFile, SchemaEntry, TableDefinition,

@@ -145,10 +145,30 @@ CREATE TABLE index_files (
 );
 ",
     },
-    // Self-contained (it only references `tables`), so it can be renumbered when migrations
-    // written in parallel are merged.
     Migration {
         version: 3,
+        description: "persisted file metadata cache: file_metadata",
+        sql: "
+-- Encoded file metadata (Parquet footers with their page indexes) keyed by the file's path, so
+-- that a new process need not read the footers of files that did not change. A cache, not
+-- catalog content: rows are written without bumping the generation, validated against the
+-- file's size, modification time (nanoseconds since the epoch) and etag before use, replaced
+-- when a file changes and evicted oldest-used first beyond a byte bound.
+CREATE TABLE file_metadata (
+    path             TEXT PRIMARY KEY,
+    size             INTEGER NOT NULL,
+    last_modified_ns INTEGER,
+    etag             TEXT,
+    kind             TEXT NOT NULL,
+    format_version   INTEGER NOT NULL,
+    data             BLOB NOT NULL,
+    bytes            INTEGER NOT NULL,
+    stored_at_ms     INTEGER NOT NULL,
+    used_at_ms       INTEGER NOT NULL
+);
+CREATE INDEX file_metadata_by_use ON file_metadata (used_at_ms);
+    Migration {
+        version: 4,
         description: "cached tables: cached_tables",
         sql: "
 -- One row per table marked by CACHE TABLE: the engine keeps its data in memory and serves its
@@ -236,6 +256,45 @@ mod tests {
         let public: i64 =
             conn.query_row("SELECT COUNT(*) FROM schemas WHERE name = 'public'", [], |r| r.get(0)).unwrap();
         assert_eq!(public, 1);
+    }
+
+    #[test]
+    fn version_2_file_migrates_to_3_keeping_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.tarn");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            apply_migrations(&mut conn, &MIGRATIONS[..2], "v2").unwrap();
+            assert_eq!(stored_version(&conn).unwrap(), 2);
+            conn.execute_batch(
+                "INSERT INTO tables (schema_id, name, location, format, options_json, schema_json,
+                                     partition_columns_json, created_at_ms, refreshed_at_ms)
+                 SELECT id, 't', '/data/', 'parquet', '{}', '{\"fields\":[],\"metadata\":{}}', '[]', 0, 0
+                 FROM schemas WHERE name = 'public';",
+            )
+            .unwrap();
+        }
+        let catalog = crate::Catalog::open(&path).unwrap();
+        assert_eq!(catalog.schema_version().unwrap(), 3);
+        assert_eq!(catalog.table_names("public").unwrap(), vec!["t".to_string()]);
+        assert_eq!(catalog.file_metadata_usage().unwrap(), crate::FileMetadataUsage::default());
+        let entry = crate::StoredFileMetadata {
+            path: "/data/a.parquet".into(),
+            size: 1,
+            last_modified_ns: None,
+            etag: None,
+            kind: "parquet".into(),
+            format_version: 1,
+            data: vec![1],
+        };
+        catalog
+            .write_file_metadata(crate::FileMetadataWrite {
+                put: std::slice::from_ref(&entry),
+                byte_limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(catalog.file_metadata("/data/a.parquet").unwrap(), Some(entry));
     }
 
     #[test]

@@ -579,7 +579,7 @@ impl CatalogTx<'_> {
 // Shared statement helpers (work on a plain connection or inside a transaction).
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
@@ -596,12 +596,12 @@ fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T
 }
 
 /// u64 -> SQLite INTEGER.
-fn to_i64(value: u64, what: &str) -> Result<i64> {
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64> {
     i64::try_from(value).map_err(|_| CatalogError::Internal(format!("{what} {value} does not fit a catalog integer")))
 }
 
 /// SQLite INTEGER -> u64 (a negative value means the file was tampered with).
-fn to_u64(value: i64, what: &str) -> Result<u64> {
+pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64> {
     u64::try_from(value).map_err(|_| CatalogError::Corrupt(format!("negative {what}: {value}")))
 }
 

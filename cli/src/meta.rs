@@ -249,7 +249,8 @@ pub const COMMANDS: &[MetaCommand] = &[
         name: "cache",
         aliases: &[],
         args: "[clear]",
-        help: "result cache: entries, hits, misses, sub-plans, disk, and why the last query missed; then the cached tables; clear empties the result cache",
+        help: "the result cache (entries, hits, misses, sub-plans, disk, why the last query missed), the metadata cache \
+               (footers in memory and in the catalog) and the cached tables; clear empties both caches",
         argument: Argument::Choice(&["clear"]),
         kind: Kind::Cache,
     },
@@ -445,6 +446,10 @@ pub async fn run(shell: &mut Shell, line: &str, out: &mut dyn Write) -> Result<M
                 let result = shell.engine.sql("SELECT * FROM tarn.cache").await?;
                 let settings = OutputSettings { expanded: Expanded::On, timing: false, ..shell.output.clone() };
                 output::print_result(result, &settings, Instant::now(), out).await?;
+                // One row per tier of the metadata cache (memory, catalog).
+                let result = shell.engine.sql("SELECT * FROM tarn.metadata_cache").await?;
+                let settings = OutputSettings { timing: false, ..shell.output.clone() };
+                output::print_result(result, &settings, Instant::now(), out).await?;
                 // Then the tables kept in memory by CACHE TABLE, one row each.
                 let tables = "SELECT schema_name, table_name, loaded, files, rows, bytes, files_on_disk, hits, note \
                               FROM tarn.cached_tables";
@@ -454,7 +459,8 @@ pub async fn run(shell: &mut Shell, line: &str, out: &mut dyn Write) -> Result<M
             }
             [word] if word.eq_ignore_ascii_case("clear") => {
                 shell.engine.clear_cache();
-                confirm(shell, out, "Result cache cleared.".to_string())?;
+                shell.engine.clear_metadata_cache(true);
+                confirm(shell, out, "Result cache and metadata cache cleared.".to_string())?;
             }
             _ => return Err(usage()),
         },

@@ -31,6 +31,7 @@ use tarn_catalog::{Catalog, FileFormat, TableDefinition, TableEntry};
 use crate::error::{Error, Result};
 use crate::functions::register_table_functions;
 use crate::lake::{self, TableSpec};
+use crate::metadata_cache::{MetadataCache, MetadataCacheStatus};
 use crate::provider::{Bridge, LakeTableFactory, TarnCatalogProvider, reject_system};
 use crate::result::{Batches, QueryResult, ResultKind, map_stream};
 use crate::result_cache::{ResultCache, ResultCacheBypass, ResultCachePlanner, ResultCacheStatus, volatile_reason_in};
@@ -73,6 +74,15 @@ struct Inner {
     ctx: SessionContext,
     bridge: Arc<Bridge>,
     counters: Arc<ScanCounters>,
+    metadata_cache: Arc<MetadataCache>,
+}
+
+impl Drop for Inner {
+    /// Footers still queued for the catalog are written before the engine
+    /// goes, so the next process finds them.
+    fn drop(&mut self) {
+        self.metadata_cache.flush();
+    }
 }
 
 /// How a table is registered through the library API: everything optional
@@ -192,10 +202,24 @@ impl EngineBuilder {
         for (key, value) in &self.settings {
             config.options_mut().set(key, value)?;
         }
+        let cache_options = config
+            .options()
+            .extensions
+            .get::<crate::settings::TarnSettings>()
+            .map(|s| s.0.cache.clone())
+            .unwrap_or_default();
+        let metadata_cache = Arc::new(MetadataCache::new(&cache_options, self.catalog_path.clone()));
+        let config = config.with_extension(metadata_cache.clone());
 
         // DataFusion caches file listings forever by default: a file dropped into a
         // table's folder would stay invisible. Tarn lists on every scan.
         let mut runtime = RuntimeEnvBuilder::new().with_object_list_cache_limit(0);
+        // Parquet footers and page indexes go through Tarn's metadata cache,
+        // which also persists them in the catalog (`metadata_cache.rs`).
+        runtime.cache_manager = runtime
+            .cache_manager
+            .with_file_metadata_cache(Some(metadata_cache.clone()))
+            .with_metadata_cache_limit(cache_options.metadata_memory_limit);
         if let Some(limit) = self.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit)));
         }
@@ -234,7 +258,7 @@ impl EngineBuilder {
         let ctx = SessionContext::new_with_state(state);
         bridge.session.set(ctx.state_weak_ref());
         register_table_functions(&ctx, bridge.clone());
-        Ok(Engine { inner: Arc::new(Inner { ctx, bridge, counters }) })
+        Ok(Engine { inner: Arc::new(Inner { ctx, bridge, counters, metadata_cache }) })
     }
 }
 
@@ -344,6 +368,41 @@ impl Engine {
         self.inner.bridge.result_cache.clear();
     }
 
+    /// The metadata cache's counters and sizes: Parquet footers held in
+    /// memory and persisted in the catalog, with hits and misses of each
+    /// tier. `tarn.metadata_cache` holds the same as a SQL table.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> tarn::Result<()> {
+    /// let engine = tarn::Engine::in_memory().await?;
+    /// let status = engine.metadata_cache_status();
+    /// assert!(status.enabled);
+    /// assert!(!status.persist, "an in-memory catalog persists nothing");
+    /// assert_eq!(status.memory_entries, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn metadata_cache_status(&self) -> MetadataCacheStatus {
+        self.inner.metadata_cache.status()
+    }
+
+    /// Drop the footers the metadata cache holds in memory, and with
+    /// `persisted` also those it keeps in the catalog (the counters are kept).
+    pub fn clear_metadata_cache(&self, persisted: bool) {
+        use datafusion::execution::cache::Cache;
+        self.inner.metadata_cache.clear();
+        if persisted {
+            self.inner.metadata_cache.clear_persisted();
+        }
+    }
+
+    /// Wait until every footer the metadata cache has queued for the catalog
+    /// is written (dropping the engine does the same).
+    pub fn flush_metadata_cache(&self) {
+        self.inner.metadata_cache.flush();
+    }
+
     /// The catalog database.
     pub fn catalog(&self) -> &Arc<Catalog> {
         &self.inner.bridge.catalog
@@ -393,6 +452,7 @@ impl Engine {
 
     /// Run one parsed statement.
     pub async fn execute(&self, statement: ParsedStatement) -> Result<QueryResult> {
+        MetadataCache::apply_settings(&self.inner.ctx.state());
         match statement.kind {
             TarnStatement::Attach { path, schema, or_replace } => self.attach(&path, &schema, or_replace).await,
             TarnStatement::Detach { schema, if_exists } => self.detach(&schema, if_exists).await,
@@ -741,12 +801,28 @@ impl Engine {
         let settings = TarnOptions::from_state(&state);
         let (def, files) = lake::inspect(&state, &schema, &table, spec, &settings).await?;
         self.catalog().write(|tx| tx.replace_manifest(&schema, &table, &def.schema_def, &files))?;
+        self.forget_removed_footers(&def.location, &files);
         // Indexes follow the files: new and changed files are indexed, removed ones dropped.
         let state = self.inner.ctx.state();
         for entry in self.catalog().list_indexes(None, Some((&schema, &table)))? {
             crate::index::statements::rebuild(&state, &self.inner.bridge, &entry, true).await?;
         }
         Ok(())
+    }
+
+    /// Drop the persisted footers of files under `location` that a refresh
+    /// no longer found (a best effort: a stale row would never be used,
+    /// since its file's listing no longer matches it).
+    fn forget_removed_footers(&self, location: &str, files: &[tarn_catalog::FileEntry]) {
+        let Ok(url) = datafusion::datasource::listing::ListingTableUrl::parse(location) else { return };
+        let keep: Vec<String> = files
+            .iter()
+            .filter_map(|f| datafusion::datasource::listing::ListingTableUrl::parse(&f.path).ok())
+            .map(|u| u.prefix().to_string())
+            .collect();
+        let prefix = url.prefix().to_string();
+        let prefix = if prefix.is_empty() || prefix.ends_with('/') { prefix } else { format!("{prefix}/") };
+        self.inner.metadata_cache.forget_removed(&prefix, &keep);
     }
 
     /// `ATTACH 'dir' AS schema`: every data file and every folder of data

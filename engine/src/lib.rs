@@ -30,6 +30,7 @@ mod file_context;
 mod functions;
 mod index;
 mod lake;
+mod metadata_cache;
 pub mod names;
 mod optimizer;
 mod provider;
@@ -50,6 +51,7 @@ pub use engine::{CATALOG_NAME, DEFAULT_SCHEMA, Engine, EngineBuilder, TableOptio
 pub use error::{Error, Result};
 pub use index::IndexKind;
 pub use index::progress::IndexBuildProgress;
+pub use metadata_cache::MetadataCacheStatus;
 pub use names::{CatalogNames, TableNames};
 pub use optimizer::index_pruning::{IndexPrunedExec, IndexPruningRule, PruningSummary};
 pub use provider::{LakeTable, SYSTEM_SCHEMA};

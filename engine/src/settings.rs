@@ -102,6 +102,20 @@ config_namespace! {
         /// grow a cached table past it are read from disk; lowering it drops
         /// the data of the least recently scanned tables.
         pub table_memory_limit: usize, default = 2 * 1024 * 1024 * 1024
+        /// Cache Parquet footers and page indexes, so a repeated query does
+        /// not read them again; an entry is used only while its file's size
+        /// and modification time are unchanged.
+        pub metadata: bool, default = true
+        /// Bytes of decoded footers the metadata cache may hold in memory;
+        /// least recently used entries are evicted beyond it.
+        pub metadata_memory_limit: usize, default = 64 * 1024 * 1024
+        /// Also keep footers in the catalog database, so a new process does
+        /// not read the footers of files that did not change (file catalogs
+        /// only). Written in the background, never holding up a query.
+        pub metadata_persist: bool, default = true
+        /// Bytes of encoded footers the catalog may hold; rows used longest
+        /// ago are evicted beyond it.
+        pub metadata_persist_limit: u64, default = 256 * 1024 * 1024
     }
 }
 

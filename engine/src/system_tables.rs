@@ -1,8 +1,8 @@
 //! The `tarn` schema of system tables: what the catalog holds, as SQL tables
 //! (`tarn.schemas`, `tarn.tables`, `tarn.columns`, `tarn.files`,
 //! `tarn.indexes`), the state of the result cache (`tarn.cache`,
-//! `tarn.cache_entries`) and of the table cache (`tarn.cached_tables`). Each is a snapshot taken when a statement looks it
-//! up.
+//! `tarn.cache_entries`), of the metadata cache (`tarn.metadata_cache`) and of the table cache
+//! (`tarn.cached_tables`). Each is a snapshot taken when a statement looks it up.
 
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ use crate::settings::{CacheOptions, TarnOptions};
 
 /// Names of the system tables.
 pub const SYSTEM_TABLES: [&str; 8] =
-    ["cache", "cache_entries", "cached_tables", "columns", "files", "indexes", "schemas", "tables"];
+    ["cache", "cache_entries", "cached_tables", "columns", "files", "indexes", "metadata_cache", "schemas", "tables"];
 
 /// The `tarn` schema.
 #[derive(Debug)]
@@ -44,6 +44,7 @@ impl SystemSchema {
             "cache" => self.cache()?,
             "cache_entries" => self.cache_entries()?,
             "cached_tables" => self.cached_tables()?,
+            "metadata_cache" => self.metadata_cache()?,
             _ => return Ok(None),
         };
         Ok(Some(batch))
@@ -397,6 +398,55 @@ impl SystemSchema {
 /// Milliseconds since the Unix epoch.
 fn ms(t: std::time::SystemTime) -> i64 {
     t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
+impl SystemSchema {
+    /// One row per tier of the metadata cache: `memory` and `catalog`.
+    fn metadata_cache(&self) -> Result<RecordBatch> {
+        // A bridge without a session (names.rs) reports an empty cache.
+        let s = self
+            .bridge
+            .session
+            .state()
+            .ok()
+            .and_then(|state| state.config().get_extension::<crate::metadata_cache::MetadataCache>())
+            .map(|cache| cache.status())
+            .unwrap_or_default();
+        let pair = |memory: u64, catalog: u64| -> ArrayRef { Arc::new(UInt64Array::from(vec![memory, catalog])) };
+        let catalog_only = |catalog: u64| -> ArrayRef { Arc::new(UInt64Array::from(vec![None, Some(catalog)])) };
+        batch(
+            vec![
+                ("tier", DataType::Utf8, false),
+                ("enabled", DataType::Boolean, false),
+                ("entries", DataType::UInt64, false),
+                ("bytes", DataType::UInt64, false),
+                ("limit", DataType::UInt64, false),
+                ("hits", DataType::UInt64, false),
+                ("misses", DataType::UInt64, false),
+                ("evictions", DataType::UInt64, false),
+                ("invalidations", DataType::UInt64, true),
+                ("stores", DataType::UInt64, true),
+                ("rejected", DataType::UInt64, true),
+                ("pending_writes", DataType::UInt64, true),
+                ("write_errors", DataType::UInt64, true),
+            ],
+            vec![
+                strings(["memory", "catalog"].into_iter().map(|t| Some(t.to_string()))),
+                Arc::new(BooleanArray::from(vec![s.enabled, s.persist])),
+                pair(s.memory_entries as u64, s.persisted_entries),
+                pair(s.memory_bytes as u64, s.persisted_bytes),
+                pair(s.memory_limit as u64, s.persist_limit),
+                pair(s.memory_hits, s.persisted_hits),
+                pair(s.memory_misses, s.persisted_misses),
+                pair(s.memory_evictions, s.persisted_evictions),
+                Arc::new(UInt64Array::from(vec![Some(s.invalidations), None])),
+                catalog_only(s.persisted_stores),
+                catalog_only(s.persisted_rejected),
+                catalog_only(s.pending_writes),
+                catalog_only(s.write_errors),
+            ],
+        )
+    }
 }
 
 fn ts() -> DataType {
