@@ -167,6 +167,8 @@ CREATE TABLE file_metadata (
     used_at_ms       INTEGER NOT NULL
 );
 CREATE INDEX file_metadata_by_use ON file_metadata (used_at_ms);
+",
+    },
     Migration {
         version: 4,
         description: "cached tables: cached_tables",

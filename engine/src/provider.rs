@@ -341,7 +341,12 @@ impl LakeTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        // The scan reads footers (statistics): under the settings in force.
+        crate::metadata_cache::MetadataCache::apply_settings(state);
+        let preloaded =
+            crate::metadata_cache::MetadataCache::preload_table(state, self.def.format, self.inner.table_paths());
         let plan = self.inner.scan(state, projection, filters, limit).await?;
+        drop(preloaded);
         let plan = crate::file_context::with_file_context(plan)?;
         match self.table_id {
             Some(id) => crate::optimizer::index_pruning::tag_scan(plan, id),

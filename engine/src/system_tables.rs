@@ -20,7 +20,7 @@ use crate::provider::Bridge;
 use crate::settings::{CacheOptions, TarnOptions};
 
 /// Names of the system tables.
-pub const SYSTEM_TABLES: [&str; 8] =
+pub const SYSTEM_TABLES: [&str; 9] =
     ["cache", "cache_entries", "cached_tables", "columns", "files", "indexes", "metadata_cache", "schemas", "tables"];
 
 /// The `tarn` schema.
