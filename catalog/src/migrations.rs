@@ -261,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn version_2_file_migrates_to_3_keeping_its_data() {
+    fn version_2_file_migrates_forward_keeping_its_data() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v2.tarn");
         {
@@ -277,7 +277,7 @@ mod tests {
             .unwrap();
         }
         let catalog = crate::Catalog::open(&path).unwrap();
-        assert_eq!(catalog.schema_version().unwrap(), 3);
+        assert_eq!(catalog.schema_version().unwrap(), CURRENT_VERSION);
         assert_eq!(catalog.table_names("public").unwrap(), vec!["t".to_string()]);
         assert_eq!(catalog.file_metadata_usage().unwrap(), crate::FileMetadataUsage::default());
         let entry = crate::StoredFileMetadata {

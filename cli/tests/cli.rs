@@ -760,7 +760,7 @@ fn cache_command_says_why_the_last_query_missed() {
     assert!(out.stdout.contains("pending_writes"), "the metadata cache is shown too: {out:?}");
     // The cached tables follow, one row each.
     assert!(out.stdout.contains("files_on_disk"), "{out:?}");
-    assert!(out.stdout.contains("public      | t "), "{out:?}");
+    assert!(out.stdout.contains("│ public      │ t "), "{out:?}");
     assert!(out.stdout.contains("Result cache and metadata cache cleared."), "{out:?}");
     let out = tarn(dir.path(), &[":memory:", "-c", "\\cache everything"]).failure();
     assert!(out.stderr.contains("usage: \\cache [clear]"), "{out:?}");

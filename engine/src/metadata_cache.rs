@@ -1028,6 +1028,7 @@ mod engine_tests {
         // Off: nothing is kept, every scan reads the footers again.
         engine.sql("SET tarn.cache.metadata_memory_limit = 1000000").await.unwrap().collect().await.unwrap();
         engine.sql("SET tarn.cache.results = false").await.unwrap().collect().await.unwrap();
+        engine.sql("SET tarn.cache.subplans = false").await.unwrap().collect().await.unwrap();
         answer(&engine, SUM).await;
         let before = engine.scan_counters();
         answer(&engine, SUM).await;
