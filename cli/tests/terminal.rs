@@ -218,13 +218,14 @@ fn progress_line_while_an_index_is_built() {
         (0..400_000).for_each(|i| csv.push_str(&format!("{},name{i}\n", f * 400_000 + i)));
         std::fs::write(dir.path().join(format!("part{f}.csv")), csv).unwrap();
     }
-    let mut shell = spawn_shell(dir.path());
-    expect(&mut shell, "tarn> ");
-    shell.send_line("set tarn.index.block_size = 4096;").unwrap();
-    expect(&mut shell, "tarn> ");
-    shell.send_line("set tarn.index.build_concurrency = 1;").unwrap();
+    let settings = ["--set", "tarn.index.block_size=4096", "--set", "tarn.index.build_concurrency=1"];
+    let mut shell = spawn_with(dir.path(), &[&[":memory:", "-X"][..], &settings].concat(), &[]);
     expect(&mut shell, "tarn> ");
     shell.send_line(format!("create external table big stored as csv location '{}/';", dir.path().display())).unwrap();
+    // Wait for the statement's own output, not just a prompt: the echo of the
+    // typed line starts with "tarn> " too, and a line typed while a statement
+    // runs can be lost when the editor re-enters raw mode.
+    expect(&mut shell, "CREATE TABLE");
     expect(&mut shell, "tarn> ");
     shell.send_line("create index big_x on big (x);").unwrap();
     // After a second: the index, files done of total, bytes of total.
