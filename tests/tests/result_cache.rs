@@ -23,10 +23,11 @@ async fn lake() -> Lake {
     lake_with(&[("tarn.cache.subplans", "false")]).await
 }
 
-/// [`lake`] in an engine with these settings.
+/// [`lake`] in an engine with sub-plans on (they are off by default) and
+/// these settings.
 async fn lake_with(settings: &[(&str, &str)]) -> Lake {
     let (dir, root) = lake_folder(&[("a.csv", 0..10)]);
-    let mut builder = Engine::builder().catalog_path(root.join("lake.db"));
+    let mut builder = Engine::builder().catalog_path(root.join("lake.db")).setting("tarn.cache.subplans", "true");
     for (key, value) in settings {
         builder = builder.setting(*key, *value);
     }
@@ -402,9 +403,15 @@ async fn sub_plans_with_volatile_functions_or_switched_off_are_not_cached() {
 
 // The on-disk tier.
 
-/// A new engine on the lake's catalog with the on-disk tier on.
+/// A new engine on the lake's catalog with the on-disk tier and sub-plans on.
 async fn reopened(lake: &Lake) -> Engine {
-    Engine::builder().catalog_path(lake.root.join("lake.db")).setting("tarn.cache.disk", "true").build().await.unwrap()
+    Engine::builder()
+        .catalog_path(lake.root.join("lake.db"))
+        .setting("tarn.cache.disk", "true")
+        .setting("tarn.cache.subplans", "true")
+        .build()
+        .await
+        .unwrap()
 }
 
 fn disk_files(lake: &Lake) -> Vec<PathBuf> {
