@@ -34,6 +34,13 @@ config_namespace! {
         /// Use indexes to skip files, row groups and blocks in queries
         /// (the `IndexPruningRule`); `false` reads as if there were none.
         pub enabled: bool, default = true
+        /// In the Parquet scans whose row groups an index pruned, filter rows
+        /// while decoding (late materialization): the predicate's columns
+        /// are decoded first and the others only for matching rows. The
+        /// index has shown the predicate selective there, which is when this
+        /// pays; DataFusion's own `parquet.pushdown_filters` does it for
+        /// every scan.
+        pub row_filter: bool, default = true
         /// Size in bytes of the blocks uncompressed CSV and NDJSON files are
         /// indexed in (a query reads only the blocks that may match).
         pub block_size: u64, default = 1024 * 1024

@@ -141,6 +141,19 @@ async fn plan_snapshots_before_and_after() {
         ),
         "{after}"
     );
+    // The index proved the predicate selective, so the pruned scan filters
+    // rows while decoding (late materialization); off, it decodes the kept
+    // row groups whole.
+    assert!(after.contains(", row_filter=on\n"), "{after}");
+    engine.sql("SET tarn.index.row_filter = false").await.unwrap();
+    let (_, without) = before_after(&engine, "SELECT ts FROM ev_pq WHERE user_id = 18598", dir).await;
+    assert_eq!(without, after.replace(", row_filter=on", ""));
+    engine.sql("SET tarn.index.row_filter = true").await.unwrap();
+    let found = rows(&engine, "SELECT ts FROM ev_pq WHERE user_id = 18598").await;
+    assert!(found.iter().any(|l| l.contains("| 4000 |")), "{found:?}");
+    // CSV scans have no row filter to switch on.
+    let (_, after) = before_after(&engine, "SELECT ts FROM ev_csv WHERE user_id = 18598", dir).await;
+    assert!(!after.contains("row_filter"), "{after}");
 
     // Ranges by zone maps, combined with AND over two indexes.
     let (_, after) = before_after(&engine, "SELECT count(*) FROM ev_json WHERE ts < 100 AND kind = 'buy'", dir).await;

@@ -34,7 +34,7 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::config::ConfigOptions;
 use datafusion::datasource::listing::{FileRange, PartitionedFile};
 use datafusion::datasource::physical_plan::parquet::ParquetAccessPlan;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result;
 use datafusion::execution::TaskContext;
@@ -231,9 +231,22 @@ impl IndexPruningRule {
         if !changed {
             return None;
         }
-        let new_config = FileScanConfigBuilder::from(config.clone()).with_file_groups(groups).build();
-        let scan = Arc::new(exec.clone().with_data_source(Arc::new(new_config))) as Arc<dyn ExecutionPlan>;
-        Some(Arc::new(IndexPrunedExec::new(scan, report.finish())))
+        let mut builder = FileScanConfigBuilder::from(config.clone()).with_file_groups(groups);
+        let mut summary = report.finish();
+        if mode.row_filter
+            && summary.row_groups.1 > 0
+            && let Some(source) = config.file_source().downcast_ref::<ParquetSource>()
+            && source.predicate().is_some()
+            && !source.table_parquet_options().global.pushdown_filters
+        {
+            // The index has shown the predicate selective: decode its columns
+            // first and the others only for the rows that match.
+            let source = source.clone().with_pushdown_filters(true).with_reorder_filters(true);
+            builder = builder.with_source(Arc::new(source));
+            summary.row_filter = true;
+        }
+        let scan = Arc::new(exec.clone().with_data_source(Arc::new(builder.build()))) as Arc<dyn ExecutionPlan>;
+        Some(Arc::new(IndexPrunedExec::new(scan, summary)))
     }
 }
 
@@ -282,13 +295,18 @@ impl IndexPruningRule {
 struct Mode {
     prune: bool,
     maintain: bool,
+    /// Filter rows while decoding the Parquet scans the rule pruned (`tarn.index.row_filter`).
+    row_filter: bool,
 }
 
 impl PhysicalOptimizerRule for IndexPruningRule {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
         let settings = config.extensions.get::<TarnSettings>().map(|s| &s.0.index);
-        let mode =
-            Mode { prune: settings.is_none_or(|s| s.enabled), maintain: settings.is_some_and(|s| s.auto_maintain) };
+        let mode = Mode {
+            prune: settings.is_none_or(|s| s.enabled),
+            maintain: settings.is_some_and(|s| s.auto_maintain),
+            row_filter: settings.is_none_or(|s| s.row_filter),
+        };
         if !mode.prune && !mode.maintain {
             return Ok(plan);
         }
@@ -556,6 +574,7 @@ impl PruningReport {
             row_groups: self.row_groups,
             ranges: (self.range_files.len(), self.ranges),
             bytes_skipped: bytes_before.saturating_sub(bytes_after),
+            row_filter: false,
         }
     }
 }
@@ -578,6 +597,9 @@ pub struct PruningSummary {
     pub ranges: (usize, usize),
     /// Bytes of the covered files the scan will not read.
     pub bytes_skipped: u64,
+    /// Whether the rule switched on row-level filtering (late
+    /// materialization) in the Parquet scan it pruned (`tarn.index.row_filter`).
+    pub row_filter: bool,
 }
 
 /// A file scan an index pruned; delegates everything to it and reports what
@@ -628,7 +650,11 @@ impl DisplayAs for IndexPrunedExec {
                 if s.ranges.0 > 0 {
                     write!(f, ", ranges={} in {} files", s.ranges.1, s.ranges.0)?;
                 }
-                write!(f, ", bytes_skipped={}", s.bytes_skipped)
+                write!(f, ", bytes_skipped={}", s.bytes_skipped)?;
+                if s.row_filter {
+                    write!(f, ", row_filter=on")?;
+                }
+                Ok(())
             }
         }
     }
