@@ -59,7 +59,7 @@ pub use error::{CatalogError, Result};
 pub use file_metadata::{FileMetadataUsage, FileMetadataWrite, FileMetadataWriteOutcome, StoredFileMetadata};
 pub use migrations::CURRENT_VERSION;
 pub use model::{
-    ColumnStats, FileEntry, FileFormat, IndexDefinition, IndexEntry, IndexedFile, SchemaEntry, TableDefinition,
-    TableEntry,
+    ColumnStats, FileEntry, FileFormat, IndexDefinition, IndexEntry, IndexedFile, SchemaEntry, SortColumn,
+    TableDefinition, TableEntry,
 };
 pub use store::{BUSY_TIMEOUT, Catalog, CatalogTx, DEFAULT_SCHEMA};

@@ -182,6 +182,24 @@ CREATE TABLE cached_tables (
 );
 ",
     },
+    Migration {
+        version: 5,
+        description: "planning from the manifest: files.last_modified_ns, stats_read_at_ms, sort_order_json; exactness and byte size of column statistics",
+        sql: "
+-- The engine plans Parquet scans from the manifest instead of decoding every footer. It needs the
+-- file's modification time as exactly as the store reports it, when the statistics were read
+-- (NULL: not usable for planning), the sort order the file declares, whether each min/max is an exact value of the column (a writer
+-- may truncate long strings to bounds) and the column's estimated in-memory size. Rows written
+-- before this migration have NULL/0 and are planned from the footer, as before.
+ALTER TABLE files ADD COLUMN last_modified_ns INTEGER;
+ALTER TABLE files ADD COLUMN stats_read_at_ms INTEGER;
+-- The sort order the file declares (Parquet sorting_columns), as JSON [{column, descending, nulls_first}].
+ALTER TABLE files ADD COLUMN sort_order_json TEXT;
+ALTER TABLE file_column_stats ADD COLUMN min_exact INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE file_column_stats ADD COLUMN max_exact INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE file_column_stats ADD COLUMN byte_size INTEGER;
+",
+    },
 ];
 
 /// The schema version this build of Tarn writes and understands (the last migration's version).
@@ -258,6 +276,39 @@ mod tests {
         let public: i64 =
             conn.query_row("SELECT COUNT(*) FROM schemas WHERE name = 'public'", [], |r| r.get(0)).unwrap();
         assert_eq!(public, 1);
+    }
+
+    #[test]
+    fn version_4_manifest_migrates_forward_without_planning_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.tarn");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            apply_migrations(&mut conn, &MIGRATIONS[..4], "v4").unwrap();
+            conn.execute_batch(
+                "INSERT INTO tables (schema_id, name, location, format, options_json, schema_json,
+                                     partition_columns_json, created_at_ms, refreshed_at_ms)
+                 SELECT id, 't', '/data/', 'parquet', '{}', '{\"fields\":[],\"metadata\":{}}', '[]', 0, 0
+                 FROM schemas WHERE name = 'public';
+                 INSERT INTO files (table_id, path, size, last_modified_ms, etag, row_count)
+                 SELECT id, '/data/a.parquet', 10, 1000, NULL, 5 FROM tables WHERE name = 't';
+                 INSERT INTO file_column_stats (file_id, column_name, min_value, max_value, null_count)
+                 SELECT id, 'x', '1', '9', 0 FROM files;",
+            )
+            .unwrap();
+        }
+        let catalog = crate::Catalog::open(&path).unwrap();
+        assert_eq!(catalog.schema_version().unwrap(), CURRENT_VERSION);
+        let files = catalog.list_files("public", "t").unwrap();
+        assert_eq!(files.len(), 1);
+        let f = &files[0];
+        assert_eq!((f.size, f.last_modified_ms, f.row_count), (10, Some(1000), Some(5)));
+        // Not usable for planning: the engine falls back to the footer.
+        assert_eq!((f.last_modified_ns, f.stats_read_at_ms), (None, None));
+        assert!(f.sort_order.is_empty());
+        let c = &f.column_stats[0];
+        assert_eq!((c.min.as_deref(), c.max.as_deref(), c.null_count), (Some("1"), Some("9"), Some(0)));
+        assert_eq!((c.min_exact, c.max_exact, c.byte_size), (false, false, None));
     }
 
     #[test]

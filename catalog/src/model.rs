@@ -121,6 +121,24 @@ pub struct ColumnStats {
     pub max: Option<String>,
     /// Number of nulls in the column, if known.
     pub null_count: Option<u64>,
+    /// `min` is a value of the column (not only a lower bound, as a writer
+    /// that truncates long strings leaves).
+    pub min_exact: bool,
+    /// `max` is a value of the column (not only an upper bound).
+    pub max_exact: bool,
+    /// Estimated size of the column's data in memory, in bytes, if known.
+    pub byte_size: Option<u64>,
+}
+
+/// One key of the sort order a file declares.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SortColumn {
+    /// The column name.
+    pub column: String,
+    /// Descending order.
+    pub descending: bool,
+    /// Nulls sort first.
+    pub nulls_first: bool,
 }
 
 /// One file of a table's manifest.
@@ -132,10 +150,23 @@ pub struct FileEntry {
     pub size: u64,
     /// Milliseconds since the Unix epoch.
     pub last_modified_ms: Option<i64>,
+    /// Nanoseconds since the Unix epoch, as exactly as the store reports it
+    /// (None in manifests written before catalog version 5).
+    pub last_modified_ns: Option<i64>,
     /// Object-store entity tag, if any.
     pub etag: Option<String>,
     /// Number of rows, if known without scanning.
     pub row_count: Option<u64>,
+    /// When (milliseconds since the Unix epoch, taken before reading) the
+    /// row count and column statistics were read from the file, if they hold
+    /// everything a query planner takes from it; None otherwise (not read, or
+    /// the file declares something the manifest does not keep, such as a
+    /// sort order it cannot express). The engine plans from the manifest
+    /// only for files unchanged since then.
+    pub stats_read_at_ms: Option<i64>,
+    /// The sort order the file declares (Parquet `sorting_columns`), empty
+    /// if none.
+    pub sort_order: Vec<SortColumn>,
     /// Per-column statistics (order is preserved by the catalog; one entry per column name).
     pub column_stats: Vec<ColumnStats>,
 }

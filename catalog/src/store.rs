@@ -693,15 +693,18 @@ fn insert_files(conn: &Connection, table_id: i64, files: &[FileEntry]) -> Result
         return Ok(());
     }
     let mut insert_file = conn.prepare_cached(
-        "INSERT INTO files (table_id, path, size, last_modified_ms, etag, row_count)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO files (table_id, path, size, last_modified_ms, etag, row_count, last_modified_ns, stats_read_at_ms,
+                            sort_order_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     let mut insert_stats = conn.prepare_cached(
-        "INSERT INTO file_column_stats (file_id, column_name, min_value, max_value, null_count)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO file_column_stats (file_id, column_name, min_value, max_value, null_count, min_exact, max_exact, byte_size)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for file in files {
         let row_count = file.row_count.map(|n| to_i64(n, "row count")).transpose()?;
+        let sort_order =
+            if file.sort_order.is_empty() { None } else { Some(to_json(&file.sort_order, "file sort order")?) };
         insert_file.execute(params![
             table_id,
             file.path,
@@ -709,11 +712,24 @@ fn insert_files(conn: &Connection, table_id: i64, files: &[FileEntry]) -> Result
             file.last_modified_ms,
             file.etag,
             row_count,
+            file.last_modified_ns,
+            file.stats_read_at_ms,
+            sort_order,
         ])?;
         let file_id = conn.last_insert_rowid();
         for stats in &file.column_stats {
             let null_count = stats.null_count.map(|n| to_i64(n, "null count")).transpose()?;
-            insert_stats.execute(params![file_id, stats.column, stats.min, stats.max, null_count,])?;
+            let byte_size = stats.byte_size.map(|n| to_i64(n, "byte size")).transpose()?;
+            insert_stats.execute(params![
+                file_id,
+                stats.column,
+                stats.min,
+                stats.max,
+                null_count,
+                stats.min_exact,
+                stats.max_exact,
+                byte_size,
+            ])?;
         }
     }
     Ok(())
@@ -865,7 +881,8 @@ fn list_files(conn: &Connection, schema: &str, table: &str) -> Result<Vec<FileEn
     let mut index_of: HashMap<i64, usize> = HashMap::new();
     {
         let mut stmt = conn.prepare_cached(
-            "SELECT id, path, size, last_modified_ms, etag, row_count
+            "SELECT id, path, size, last_modified_ms, etag, row_count, last_modified_ns, stats_read_at_ms,
+                    sort_order_json
              FROM files WHERE table_id = ?1 ORDER BY path",
         )?;
         let mut rows = stmt.query([id])?;
@@ -878,6 +895,12 @@ fn list_files(conn: &Connection, schema: &str, table: &str) -> Result<Vec<FileEn
                 last_modified_ms: row.get(3)?,
                 etag: row.get(4)?,
                 row_count: opt_to_u64(row.get(5)?, "row count")?,
+                last_modified_ns: row.get(6)?,
+                stats_read_at_ms: row.get(7)?,
+                sort_order: match row.get::<_, Option<String>>(8)? {
+                    Some(json) => from_json(&json, "file sort order")?,
+                    None => Vec::new(),
+                },
                 column_stats: Vec::new(),
             });
         }
@@ -887,7 +910,8 @@ fn list_files(conn: &Connection, schema: &str, table: &str) -> Result<Vec<FileEn
     }
     // Stats rows of one file were inserted together, so rowid order is their original order.
     let mut stmt = conn.prepare_cached(
-        "SELECT st.file_id, st.column_name, st.min_value, st.max_value, st.null_count
+        "SELECT st.file_id, st.column_name, st.min_value, st.max_value, st.null_count,
+                st.min_exact, st.max_exact, st.byte_size
          FROM file_column_stats st JOIN files f ON f.id = st.file_id
          WHERE f.table_id = ?1
          ORDER BY st.file_id, st.rowid",
@@ -901,6 +925,9 @@ fn list_files(conn: &Connection, schema: &str, table: &str) -> Result<Vec<FileEn
                 min: row.get(2)?,
                 max: row.get(3)?,
                 null_count: opt_to_u64(row.get(4)?, "null count")?,
+                min_exact: row.get(5)?,
+                max_exact: row.get(6)?,
+                byte_size: opt_to_u64(row.get(7)?, "byte size")?,
             });
         }
     }

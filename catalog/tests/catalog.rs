@@ -54,20 +54,31 @@ fn files(name: &str) -> Vec<FileEntry> {
             path: format!("/data/lake/{name}/o_orderstatus=O/part-0.parquet"),
             size: 2048,
             last_modified_ms: Some(1_700_000_000_123),
+            last_modified_ns: Some(1_700_000_000_123_456_789),
             etag: Some("\"abc\"".to_string()),
             row_count: Some(30),
+            stats_read_at_ms: Some(1_700_000_100_000),
+            sort_order: vec![tarn_catalog::SortColumn {
+                column: "o_orderkey".into(),
+                descending: true,
+                nulls_first: false,
+            }],
             column_stats: vec![
                 ColumnStats {
                     column: "o_price".to_string(),
                     min: Some("1.50".to_string()),
                     max: Some("999.99".to_string()),
                     null_count: Some(0),
+                    min_exact: true,
+                    max_exact: false,
+                    byte_size: Some(240),
                 },
                 ColumnStats {
                     column: "o_orderkey".to_string(),
                     min: Some("1".to_string()),
                     max: Some("30".to_string()),
                     null_count: None,
+                    ..Default::default()
                 },
             ],
         },
@@ -77,7 +88,7 @@ fn files(name: &str) -> Vec<FileEntry> {
             last_modified_ms: None,
             etag: None,
             row_count: Some(12),
-            column_stats: vec![],
+            ..Default::default()
         },
     ]
 }
@@ -273,6 +284,7 @@ fn replace_manifest_refreshes() {
             min: Some("false".into()),
             max: Some("true".into()),
             null_count: Some(1),
+            ..Default::default()
         }],
         ..Default::default()
     }];

@@ -637,6 +637,21 @@ impl Engine {
             return self.create_external_table(&state, cmd).await;
         }
         let tag = command_tag(&plan);
+        // DataFusion's RESET knows only its own settings: `RESET tarn.x` is
+        // `SET tarn.x` to the default.
+        let plan = match plan {
+            LogicalPlan::Statement(datafusion::logical_expr::Statement::ResetVariable(reset))
+                if reset.variable.to_ascii_lowercase().starts_with("tarn.") =>
+            {
+                let variable = reset.variable.to_ascii_lowercase();
+                let value = crate::settings::default_value(&variable)
+                    .ok_or_else(|| Error::Plan { message: format!("unknown setting '{}'", reset.variable) })?;
+                LogicalPlan::Statement(datafusion::logical_expr::Statement::SetVariable(
+                    datafusion::logical_expr::SetVariable { variable, value },
+                ))
+            }
+            other => other,
+        };
         // A function redefined under the same name would leave plans looking
         // the same: drop cached results that may have called the old one.
         if matches!(plan, LogicalPlan::Ddl(DdlStatement::CreateFunction(_) | DdlStatement::DropFunction(_))) {

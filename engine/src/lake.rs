@@ -484,15 +484,19 @@ async fn manifest(
                     path: path.clone(),
                     size: meta.size,
                     last_modified_ms: Some(meta.last_modified.timestamp_millis()),
+                    last_modified_ns: meta.last_modified.timestamp_nanos_opt(),
                     etag: meta.e_tag.clone(),
-                    row_count: None,
-                    column_stats: Vec::new(),
+                    ..Default::default()
                 };
                 if kind == FileFormat::Parquet && collect_statistics {
-                    let stats = format
-                        .infer_stats(state as &dyn Session, store, file_schema.clone(), &meta)
+                    // Taken before reading: a file modified after this is
+                    // never planned from these statistics.
+                    let read_at_ms = crate::manifest_statistics::now_ms();
+                    let found = format
+                        .infer_stats_and_ordering(state as &dyn Session, store, file_schema.clone(), &meta)
                         .await
                         .map_err(|e| Error::from(e).with_path(&path))?;
+                    let stats = found.statistics;
                     entry.row_count = exact(&stats.num_rows).map(|n| n as u64);
                     entry.column_stats = file_schema
                         .fields()
@@ -503,8 +507,22 @@ async fn manifest(
                             min: exact_or_inexact(&c.min_value).map(|v| v.to_string()),
                             max: exact_or_inexact(&c.max_value).map(|v| v.to_string()),
                             null_count: exact(&c.null_count).map(|n| n as u64),
+                            min_exact: matches!(c.min_value, Precision::Exact(_)),
+                            max_exact: matches!(c.max_value, Precision::Exact(_)),
+                            byte_size: exact_or_inexact(&c.byte_size).map(|n| n as u64),
                         })
                         .collect();
+                    // The sort order the footer declares is kept by column
+                    // name; one over anything else is not, and such a file
+                    // is planned from its footer.
+                    let sort_order = match &found.ordering {
+                        Some(ordering) => crate::manifest_statistics::sort_columns(ordering),
+                        None => Some(Vec::new()),
+                    };
+                    if let (Some(sort_order), Some(_)) = (sort_order, entry.row_count) {
+                        entry.sort_order = sort_order;
+                        entry.stats_read_at_ms = Some(read_at_ms);
+                    }
                 }
                 Ok::<_, Error>(entry)
             }

@@ -30,6 +30,7 @@ mod file_context;
 mod functions;
 mod index;
 mod lake;
+mod manifest_statistics;
 mod metadata_cache;
 pub mod names;
 mod optimizer;

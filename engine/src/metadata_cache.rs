@@ -541,7 +541,8 @@ fn to_nanos(meta: &ObjectMeta) -> Option<i64> {
     meta.last_modified.timestamp_nanos_opt()
 }
 
-fn from_nanos(ns: i64) -> SystemTime {
+/// A time from nanoseconds since the Unix epoch.
+pub(crate) fn from_nanos(ns: i64) -> SystemTime {
     if ns >= 0 {
         UNIX_EPOCH + Duration::from_nanos(ns.unsigned_abs())
     } else {

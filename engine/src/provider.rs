@@ -114,6 +114,7 @@ impl Bridge {
         let mut table = LakeTable::new(state, entry.def.clone(), None)?;
         table.table_id = Some(entry.id);
         table.table_cache = Some(self.table_cache.clone());
+        table.catalog = Some(self.catalog.clone());
         let table = Arc::new(table);
         if let Ok(mut built) = self.built.write() {
             built
@@ -319,12 +320,18 @@ pub struct LakeTable {
     /// The engine's table cache, for tables of the catalog: their scans are
     /// served from memory when the table is cached.
     table_cache: Option<Arc<crate::table_cache::TableCache>>,
+    /// The catalog, for tables of the catalog: their manifest's statistics
+    /// plan Parquet scans (`manifest_statistics`).
+    catalog: Option<Arc<Catalog>>,
+    /// Whether the manifest's statistics were put into the statistics cache
+    /// (once per built table, that is per manifest), and how many.
+    seeded: OnceLock<crate::manifest_statistics::Seeded>,
 }
 
 impl LakeTable {
     pub(crate) fn new(state: &SessionState, def: TableDefinition, manifest: Option<Vec<FileEntry>>) -> Result<Self> {
         let inner = lake::listing_table(state, &def)?;
-        Ok(Self { def, manifest, inner, table_id: None, table_cache: None })
+        Ok(Self { def, manifest, inner, table_id: None, table_cache: None, catalog: None, seeded: OnceLock::new() })
     }
 
     /// The table's catalog id (None for ad-hoc tables).
@@ -343,8 +350,14 @@ impl LakeTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         // The scan reads footers (statistics): under the settings in force.
         crate::metadata_cache::MetadataCache::apply_settings(state);
-        let preloaded =
-            crate::metadata_cache::MetadataCache::preload_table(state, self.def.format, self.inner.table_paths());
+        // Statistics from the manifest, so unchanged files' footers need not
+        // be read to plan; when every file has them, the persisted footers
+        // need not be preloaded either (the scan fetches those it opens).
+        let preloaded = if self.seed_statistics(state).complete() {
+            Vec::new()
+        } else {
+            crate::metadata_cache::MetadataCache::preload_table(state, self.def.format, self.inner.table_paths())
+        };
         let plan = self.inner.scan(state, projection, filters, limit).await?;
         drop(preloaded);
         let plan = crate::file_context::with_file_context(plan)?;
@@ -352,6 +365,36 @@ impl LakeTable {
             Some(id) => crate::optimizer::index_pruning::tag_scan(plan, id),
             None => Ok(plan),
         }
+    }
+
+    /// Put the manifest's per-file statistics into the runtime's statistics
+    /// cache, once: for the Parquet tables of the catalog, when the session
+    /// collects statistics and `tarn.manifest_statistics` is on.
+    fn seed_statistics(&self, state: &dyn Session) -> crate::manifest_statistics::Seeded {
+        let Some(catalog) = &self.catalog else { return Default::default() };
+        if self.def.format != tarn_catalog::FileFormat::Parquet
+            || !state.config().collect_statistics()
+            || !crate::settings::TarnOptions::from_config(state.config_options()).manifest_statistics
+        {
+            return Default::default();
+        }
+        if let Some(done) = self.seeded.get() {
+            return *done;
+        }
+        let manifest = match catalog.list_files(&self.def.schema, &self.def.name) {
+            Ok(files) => files,
+            Err(e) => {
+                log::warn!("table '{}.{}' planned from its footers: {e}", self.def.schema, self.def.name);
+                return Default::default();
+            }
+        };
+        let (Some(url), Ok(file_schema)) =
+            (self.inner.table_paths().first(), lake::file_schema_of(&self.def.schema_def, &self.def.partition_columns))
+        else {
+            return Default::default();
+        };
+        let seeded = crate::manifest_statistics::seed_statistics_cache(state, url, &file_schema, &manifest);
+        *self.seeded.get_or_init(|| seeded)
     }
 
     /// The stored definition of this table.

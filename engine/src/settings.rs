@@ -19,6 +19,13 @@ extensions_options! {
         /// footers into the catalog's file manifest when tables are created
         /// or refreshed.
         pub collect_statistics: bool, default = true
+        /// Plan Parquet scans from the manifest's per-file statistics
+        /// instead of decoding every file's footer (for files unchanged since
+        /// the manifest recorded them; others are read as before).
+        pub manifest_statistics: bool, default = true
+        /// While planning, drop the Parquet files whose statistics rule out
+        /// a scan's predicate (DataFusion would open each to find out).
+        pub statistics_pruning: bool, default = true
         /// How many files are inspected (schema inference, footers) at once.
         pub inspect_concurrency: usize, default = 8
         /// Secondary indexes (`tarn.index.*`).
@@ -129,6 +136,11 @@ config_namespace! {
     }
 }
 
+/// The default value of a `tarn.` setting, by its full lower-case name.
+pub(crate) fn default_value(key: &str) -> Option<String> {
+    TarnSettings::default().entries().into_iter().find(|e| e.key == key).and_then(|e| e.value)
+}
+
 /// The registered form of [`TarnOptions`]: the same settings, listed under
 /// their full `tarn.` names (DataFusion lists extension settings without
 /// their prefix, which `SHOW tarn.x` then cannot find).
@@ -164,6 +176,11 @@ impl ExtensionOptions for TarnSettings {
 impl TarnOptions {
     /// The settings in force in a session (defaults if none were registered).
     pub fn from_state(state: &SessionState) -> TarnOptions {
-        state.config().options().extensions.get::<TarnSettings>().map(|s| s.0.clone()).unwrap_or_default()
+        Self::from_config(state.config().options())
+    }
+
+    /// The settings in force under `config` (defaults if none were registered).
+    pub fn from_config(config: &datafusion::config::ConfigOptions) -> TarnOptions {
+        config.extensions.get::<TarnSettings>().map(|s| s.0.clone()).unwrap_or_default()
     }
 }

@@ -236,7 +236,7 @@ impl IndexPruningRule {
         if mode.row_filter
             && summary.row_groups.1 > 0
             && let Some(source) = config.file_source().downcast_ref::<ParquetSource>()
-            && source.predicate().is_some()
+            && config.file_source().filter().is_some()
             && !source.table_parquet_options().global.pushdown_filters
         {
             // The index has shown the predicate selective: decode its columns
