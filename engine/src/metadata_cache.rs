@@ -877,7 +877,10 @@ mod engine_tests {
         catalog: std::path::PathBuf,
     }
 
-    /// Three files (10, 20 and 30 rows) and a catalog with table `t` over them.
+    /// Three files (10, 20 and 30 rows) and a catalog with table `t` over
+    /// them. The manifest records no statistics, so queries plan from the
+    /// footers (the tier under test) rather than from the manifest
+    /// (`manifest_statistics`, tested in tests/tests/api.rs).
     async fn lake() -> Lake {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
@@ -886,7 +889,8 @@ mod engine_tests {
             write_parquet(&data.join(format!("f{i}.parquet")), rows, Duration::from_secs(60));
         }
         let catalog = dir.path().join("lake.tarn");
-        let engine = Engine::open(&catalog).await.unwrap();
+        let engine =
+            Engine::builder().catalog_path(&catalog).setting("tarn.collect_statistics", "false").build().await.unwrap();
         let sql = format!("CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '{}/'", data.display());
         engine.sql(&sql).await.unwrap().collect().await.unwrap();
         drop(engine);
