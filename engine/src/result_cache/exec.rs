@@ -19,7 +19,8 @@ use datafusion::error::Result as DfResult;
 use datafusion::execution::TaskContext;
 use datafusion::execution::context::SessionState;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::coop::make_cooperative;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType, SchedulingType};
 use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -50,7 +51,8 @@ impl ResultCacheExec {
             Partitioning::UnknownPartitioning(result.partitions.len().max(1)),
             EmissionType::Incremental,
             Boundedness::Bounded,
-        );
+        )
+        .with_scheduling_type(SchedulingType::Cooperative);
         Self { result, properties: Arc::new(properties) }
     }
 }
@@ -128,7 +130,9 @@ impl ExecutionPlan for ResultCacheExec {
 
     fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
         let batches = self.result.partitions.get(partition).cloned().unwrap_or_default();
-        Ok(Box::pin(MemoryStream::try_new(batches, self.result.schema.clone(), None)?))
+        // Yields to the runtime like DataFusion's own sources, so a large
+        // cached result cannot hold a worker thread (or delay cancellation).
+        Ok(make_cooperative(Box::pin(MemoryStream::try_new(batches, self.result.schema.clone(), None)?)))
     }
 }
 
@@ -390,5 +394,59 @@ async fn finish(pending: &PendingStore, schema: datafusion::arrow::datatypes::Sc
             Some(change) => cache.reject_stale(pending.kind, format!("{change} while the query ran")),
         },
         Err(e) => cache.reject_stale(pending.kind, format!("the files could not be listed again after the query: {e}")),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::result_cache::{CachedResult, EntryKind, ResultKey};
+
+    /// A cached result of many batches yields to the runtime while it is
+    /// served: another task on the same (single) thread gets to run before
+    /// the last batch.
+    #[test]
+    fn serving_a_large_result_yields_to_other_tasks() {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1_i64]))]).unwrap();
+        let result = Arc::new(CachedResult {
+            id: 1,
+            kind: EntryKind::Query,
+            schema,
+            partitions: vec![vec![batch; 10_000]],
+            rows: 10_000,
+            bytes: 0,
+            key: ResultKey { plan: String::new(), scans: Vec::new() },
+            created_at: SystemTime::now(),
+        });
+        let exec = ResultCacheExec::new(result);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let other_ran = Arc::new(AtomicBool::new(false));
+        let seen_before_end = runtime.block_on(async {
+            let flag = other_ran.clone();
+            let mut stream = exec.execute(0, Arc::new(TaskContext::default())).unwrap();
+            let consumer = tokio::spawn(async move {
+                let mut seen = false;
+                let mut batches = 0;
+                while let Some(batch) = stream.next().await {
+                    batch.unwrap();
+                    batches += 1;
+                    if batches < 10_000 {
+                        seen |= flag.load(Ordering::SeqCst);
+                    }
+                }
+                seen
+            });
+            let flag = other_ran.clone();
+            tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+            consumer.await.unwrap()
+        });
+        assert!(seen_before_end, "the other task never ran while 10,000 cached batches were served");
     }
 }
