@@ -38,6 +38,7 @@ use super::progress::BuildTracker;
 use super::sidecar::{BLOOM_SEED, ColumnSummary, SidecarWriter, Unit};
 use crate::error::{Error, Result};
 use crate::provider::LakeTable;
+use datafusion::common::runtime::SpawnedTask;
 
 /// How to build.
 #[derive(Debug, Clone)]
@@ -121,7 +122,7 @@ pub(crate) async fn build(
     target: BuildTarget<'_>,
     options: &BuildOptions,
     previous: Option<Previous<'_>>,
-    tracker: &BuildTracker,
+    tracker: &Arc<BuildTracker>,
 ) -> Result<Option<Built>> {
     let BuildTarget { table, index_id, columns, dir } = target;
     let schema = table.schema();
@@ -187,17 +188,26 @@ pub(crate) async fn build(
     }
     let scanned = to_scan.len();
     tracker.set_total(scanned as u64, to_scan.iter().map(|(f, _)| f.object_meta.size).sum());
-    let config = &config;
-    let store = &store;
+    // Each file is indexed on a task of its own, so that several files are
+    // decoded on several cores at once (futures polled by this one task
+    // would share its thread); a dropped build (a cancelled statement)
+    // aborts its tasks.
+    let shared = Arc::new((state.clone(), config, store, options.clone()));
     let mut results = futures::stream::iter(to_scan)
-        .map(|(file, identity)| async move {
-            let units = index_file(state, config, store, file, &identity.path, blocks, options, tracker).await;
-            (identity, units)
+        .map(|(file, identity)| {
+            let (shared, tracker) = (shared.clone(), tracker.clone());
+            let task = SpawnedTask::spawn(async move {
+                let (state, config, store, options) = &*shared;
+                let units = index_file(state, config, store, file, &identity.path, blocks, options, &tracker).await;
+                (identity, units)
+            });
+            task.join()
         })
         .buffered(options.concurrency.max(1));
     let mut done = 0usize;
     let mut failed = Vec::new();
-    while let Some((identity, units)) = results.next().await {
+    while let Some(joined) = results.next().await {
+        let (identity, units) = joined.map_err(|e| Error::internal(format!("an index build task failed: {e}")))?;
         let units = match units {
             Ok(units) => units,
             Err(e) if options.background => {
