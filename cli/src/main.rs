@@ -7,6 +7,14 @@ use std::process::ExitCode;
 
 use tarn_cli::Args;
 
+/// mimalloc instead of the system allocator, as DataFusion's own CLI does.
+/// glibc's malloc maps every large buffer afresh and returns it on free, so
+/// each 1 MiB read of an index build or ranged scan page-faults its pages
+/// in again: building the events CSV index spent 10 s in the kernel (5 s of
+/// 10 s wall) that mimalloc's reuse avoids (benches/RESULTS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args = match Args::try_parse_from(std::env::args_os()) {
         Ok(args) => args,
