@@ -53,7 +53,7 @@ config_namespace! {
         pub block_size: u64, default = 1024 * 1024
         /// Target false-positive rate of bloom indexes (smaller: bigger
         /// index, fewer blocks read in vain).
-        pub bloom_false_positive_rate: f64, default = 0.001
+        pub bloom_false_positive_rate: f64, default = 0.0005
         /// Largest share of a unit's bytes that one column's bloom filter
         /// may take: where the false-positive rate would need more (formats
         /// that store a row in few bytes, like Parquet), the filter gets this
