@@ -62,4 +62,4 @@ pub use model::{
     ColumnStats, FileEntry, FileFormat, IndexDefinition, IndexEntry, IndexedFile, SchemaEntry, SortColumn,
     TableDefinition, TableEntry,
 };
-pub use store::{BUSY_TIMEOUT, Catalog, CatalogTx, DEFAULT_SCHEMA};
+pub use store::{BUSY_TIMEOUT, Catalog, CatalogTx, DEFAULT_SCHEMA, now_ms};

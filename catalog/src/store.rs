@@ -578,8 +578,9 @@ impl CatalogTx<'_> {
 // ---------------------------------------------------------------------------------------------
 // Shared statement helpers (work on a plain connection or inside a transaction).
 
-/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970), as the
+/// catalog stores times (`created_at_ms`, `stats_read_at_ms`, …).
+pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 

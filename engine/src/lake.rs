@@ -491,7 +491,7 @@ async fn manifest(
                 if kind == FileFormat::Parquet && collect_statistics {
                     // Taken before reading: a file modified after this is
                     // never planned from these statistics.
-                    let read_at_ms = crate::manifest_statistics::now_ms();
+                    let read_at_ms = tarn_catalog::now_ms();
                     let found = format
                         .infer_stats_and_ordering(state as &dyn Session, store, file_schema.clone(), &meta)
                         .await

@@ -45,11 +45,6 @@ use tarn_catalog::{ColumnStats, FileEntry, SortColumn};
 
 use crate::metadata_cache::{RECENT_CHANGE_WINDOW, from_nanos};
 
-/// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 /// What [`seed_statistics_cache`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Seeded {
@@ -282,7 +277,7 @@ mod tests {
         let state = datafusion::prelude::SessionContext::new().state();
         let url = ListingTableUrl::parse("/lake/").unwrap();
         let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
-        let now = now_ms();
+        let now = tarn_catalog::now_ms();
         let entry = |name: &str, modified_ms: i64, read_at: Option<i64>, sort: &[&str]| FileEntry {
             path: format!("/lake/{name}.parquet"),
             size: 100,

@@ -175,7 +175,7 @@ impl Maintenance {
             let outcome = maintain_once(&bridge, table_id, index_id, failures).await;
             let mut state = self.state.lock();
             let status = state.status.entry(index_id).or_default();
-            status.maintained_at_ms = Some(now_ms());
+            status.maintained_at_ms = Some(tarn_catalog::now_ms());
             match outcome {
                 Ok(Some(done)) => {
                     if done.superseded {
@@ -223,12 +223,6 @@ impl Maintenance {
             }
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// What one job did.
